@@ -127,7 +127,7 @@ impl Error {
     }
 
     /// Shorthand for [`Error::InvalidQuery`].
-    pub(crate) fn invalid_query(key: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub fn invalid_query(key: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::InvalidQuery {
             key: key.into(),
             reason: reason.into(),
@@ -135,7 +135,7 @@ impl Error {
     }
 
     /// Shorthand for [`Error::InvalidDicom`].
-    pub(crate) fn invalid_dicom(what: impl Into<String>, reason: impl ToString) -> Self {
+    pub fn invalid_dicom(what: impl Into<String>, reason: impl ToString) -> Self {
         Self::InvalidDicom {
             what: what.into(),
             reason: reason.to_string(),
@@ -143,7 +143,7 @@ impl Error {
     }
 
     /// Shorthand for [`Error::Io`].
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io {
             path: path.into(),
             source,
@@ -151,7 +151,7 @@ impl Error {
     }
 
     /// Shorthand for [`Error::InvalidConfig`].
-    pub(crate) fn invalid_config(field: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub fn invalid_config(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::InvalidConfig {
             field: field.into(),
             reason: reason.into(),

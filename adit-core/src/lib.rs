@@ -4,8 +4,12 @@
 //! (`adit-dimse`, `adit-dicomweb`) implement its traits, and the server and Python module are
 //! thin layers on top.
 
+pub mod engine;
 pub mod error;
 pub mod instance;
 pub mod model;
+pub mod sink;
+pub mod source;
+pub mod transform;
 
 pub use error::{Error, Result};
