@@ -81,6 +81,16 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// Writing to an output stream failed (the stream, not the data, is the problem).
+    #[error("writing {what} failed: {source}")]
+    Write {
+        /// What was being written, e.g. `instance <SOP UID>`.
+        what: String,
+        /// The I/O error of the stream.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// Writing or reading an archive failed.
     #[error("archive {}: {reason}", path.display())]
     Archive {

@@ -250,15 +250,23 @@ impl Instance {
 
     /// Writes a Part-10 stream: preamble, `DICM`, file meta (ours, matching the identity) and
     /// the data set.
+    ///
+    /// Encoding problems are [`Error::InvalidDicom`]; failures of `out` itself are
+    /// [`Error::Write`].
     pub fn write_part10(&self, mut out: impl Write) -> Result<()> {
-        let meta = build_meta(&self.identity)?;
-        let dataset = self.dataset_bytes()?;
-        let io = |e: std::io::Error| Error::invalid_dicom(self.what(), e);
-        out.write_all(&[0; PREAMBLE_LEN]).map_err(io)?;
-        out.write_all(MAGIC).map_err(io)?;
-        meta.write(&mut out)
+        let mut head = Vec::with_capacity(PREAMBLE_LEN + 256);
+        head.extend_from_slice(&[0; PREAMBLE_LEN]);
+        head.extend_from_slice(MAGIC);
+        build_meta(&self.identity)?
+            .write(&mut head)
             .map_err(|e| Error::invalid_dicom(self.what(), e))?;
-        out.write_all(&dataset).map_err(io)?;
+        let dataset = self.dataset_bytes()?;
+        let write = |e: std::io::Error| Error::Write {
+            what: self.what(),
+            source: e,
+        };
+        out.write_all(&head).map_err(write)?;
+        out.write_all(&dataset).map_err(write)?;
         Ok(())
     }
 

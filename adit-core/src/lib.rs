@@ -6,6 +6,7 @@
 
 pub mod engine;
 pub mod error;
+pub mod folder;
 pub mod instance;
 pub mod model;
 pub mod sink;

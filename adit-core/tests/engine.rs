@@ -1,4 +1,5 @@
 //! The transfer engine against scripted sources and sinks.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
 mod common;
 

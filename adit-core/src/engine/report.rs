@@ -180,9 +180,10 @@ impl TransferReport {
         let problems = c.failed + c.missing + c.not_stored;
         if self.cancelled {
             TransferStatus::Cancelled
-        } else if self.error.is_some() || self.finish_error.is_some() {
-            TransferStatus::Failure
-        } else if problems > 0 && c.transferred() == 0 {
+        } else if self.error.is_some()
+            || self.finish_error.is_some()
+            || (problems > 0 && c.transferred() == 0)
+        {
             TransferStatus::Failure
         } else if problems > 0 || c.warnings > 0 || c.skipped > 0 || c.total() == 0 {
             TransferStatus::Warning
@@ -296,7 +297,10 @@ mod tests {
             transform: "t".into(),
             reason: "r".into(),
         };
-        assert_eq!(report(&[stored.clone()]).status(), TransferStatus::Success);
+        assert_eq!(
+            report(std::slice::from_ref(&stored)).status(),
+            TransferStatus::Success
+        );
         assert_eq!(
             report(&[stored.clone(), dropped.clone()]).status(),
             TransferStatus::Success
@@ -306,9 +310,12 @@ mod tests {
             report(&[stored.clone(), failed.clone()]).status(),
             TransferStatus::Warning
         );
-        assert_eq!(report(&[failed.clone()]).status(), TransferStatus::Failure);
+        assert_eq!(
+            report(std::slice::from_ref(&failed)).status(),
+            TransferStatus::Failure
+        );
         assert_eq!(report(&[]).status(), TransferStatus::Warning);
-        let mut with_error = report(&[stored.clone()]);
+        let mut with_error = report(std::slice::from_ref(&stored));
         with_error.error = Some(Error::Cancelled);
         assert_eq!(with_error.status(), TransferStatus::Failure);
         let mut cancelled = report(&[stored]);

@@ -345,10 +345,10 @@ pub struct QueryBuilder {
 impl QueryBuilder {
     /// Adds a key by keyword (or tag) with a raw value, as [`QueryValue::parse`] reads it.
     pub fn key(mut self, key: &str, raw: &str) -> Self {
-        if self.error.is_none() {
-            if let Err(e) = self.query.set(key, raw) {
-                self.error = Some(e);
-            }
+        if self.error.is_none()
+            && let Err(e) = self.query.set(key, raw)
+        {
+            self.error = Some(e);
         }
         self
     }

@@ -20,11 +20,13 @@ pub(crate) fn is_time(s: &str) -> bool {
     if !matches!(whole.len(), 2 | 4 | 6) || !whole.bytes().all(|b| b.is_ascii_digit()) {
         return false;
     }
-    if let Some(f) = fraction {
-        if whole.len() != 6 || f.is_empty() || f.len() > 6 || !f.bytes().all(|b| b.is_ascii_digit())
-        {
-            return false;
-        }
+    if let Some(f) = fraction
+        && (whole.len() != 6
+            || f.is_empty()
+            || f.len() > 6
+            || !f.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return false;
     }
     let field_ok = |i: usize, max: &str| whole.get(i..i + 2).is_none_or(|v| v <= max);
     field_ok(0, "23") && field_ok(2, "59") && field_ok(4, "60")
@@ -33,10 +35,10 @@ pub(crate) fn is_time(s: &str) -> bool {
 /// Whether `s` is a DT value `YYYY[MM[DD[HH[MM[SS[.F{1,6}]]]]]][&ZZXX]`.
 pub(crate) fn is_date_time(s: &str) -> bool {
     let (value, offset) = split_offset(s);
-    if let Some(offset) = offset {
-        if !is_offset(offset) {
-            return false;
-        }
+    if let Some(offset) = offset
+        && !is_offset(offset)
+    {
+        return false;
     }
     let (whole, fraction) = match value.split_once('.') {
         Some((w, f)) => (w, Some(f)),
@@ -47,14 +49,13 @@ pub(crate) fn is_date_time(s: &str) -> bool {
     {
         return false;
     }
-    if let Some(f) = fraction {
-        if whole.len() != 14
+    if let Some(f) = fraction
+        && (whole.len() != 14
             || f.is_empty()
             || f.len() > 6
-            || !f.bytes().all(|b| b.is_ascii_digit())
-        {
-            return false;
-        }
+            || !f.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return false;
     }
     let field_ok = |i: usize, min: &str, max: &str| {
         whole.get(i..i + 2).is_none_or(|v| (min..=max).contains(&v))

@@ -97,13 +97,13 @@ impl QueryValue {
                 }
                 let from = from.map(|s| normalize_single(attribute, &s)).transpose()?;
                 let to = to.map(|s| normalize_single(attribute, &s)).transpose()?;
-                if let (Some(f), Some(t)) = (&from, &to) {
-                    if range_key(attribute.vr(), f, false) > range_key(attribute.vr(), t, true) {
-                        return Err(err(
-                            attribute,
-                            format!("range start {f} is after its end {t}"),
-                        ));
-                    }
+                if let (Some(f), Some(t)) = (&from, &to)
+                    && range_key(attribute.vr(), f, false) > range_key(attribute.vr(), t, true)
+                {
+                    return Err(err(
+                        attribute,
+                        format!("range start {f} is after its end {t}"),
+                    ));
                 }
                 Ok(Self::Range { from, to })
             }
