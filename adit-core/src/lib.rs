@@ -3,6 +3,78 @@
 //! The library every ADIT-RS frontend consumes. It holds no network code: protocol crates
 //! (`adit-dimse`, `adit-dicomweb`) implement its traits, and the server and Python module are
 //! thin layers on top.
+//!
+//! ## Module map
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`model`] | Query levels, typed [`model::Query`] (keys by keyword, ranges, wildcards, lists), [`model::QueryResult`], client-side [`model::matches`], node descriptions ([`model::Node`]) and ADIT's method preference |
+//! | [`instance`] | [`instance::Instance`], the unit flowing through the engine, decoded lazily so a passthrough never re-encodes |
+//! | [`source`] | The [`source::Source`] trait (find and retrieve as streams), [`source::Selection`], [`source::Retrieved`] |
+//! | [`sink`] | The [`sink::Sink`] trait (concurrent stores, finish) and [`sink::StoreOutcome`] |
+//! | [`transform`] | The [`transform::Transform`] trait and two transforms: [`transform::ExcludeModalities`], [`transform::SetTags`] |
+//! | [`engine`] | [`engine::transfer`]: source → transforms → sink with bounded memory, cancellation, progress and a per-instance [`engine::TransferReport`] |
+//! | [`folder`] | [`folder::FolderSource`], [`folder::FolderSink`] (ADIT's layout, atomic writes) and [`folder::ZipSink`] (AES-256) |
+//! | [`error`] | The crate's [`Error`], with [`Error::is_retriable`] |
+//!
+//! ## Example: folder to folder through a transform
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use adit_core::engine::{transfer, TransferOptions, TransferStatus};
+//! use adit_core::folder::{FolderLayout, FolderSink, FolderSource};
+//! use adit_core::instance::Instance;
+//! use adit_core::source::Selection;
+//! use adit_core::transform::{SetTags, Transform};
+//! use dicom_core::{DataElement, VR};
+//! use dicom_dictionary_std::{tags, uids};
+//! use dicom_object::InMemDicomObject;
+//!
+//! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // A source folder with one synthetic CT instance.
+//! let input = tempfile::tempdir()?;
+//! let output = tempfile::tempdir()?;
+//! let ct = InMemDicomObject::from_element_iter([
+//!     DataElement::new(tags::SOP_CLASS_UID, VR::UI, uids::CT_IMAGE_STORAGE),
+//!     DataElement::new(tags::SOP_INSTANCE_UID, VR::UI, "2.25.1001.1.1"),
+//!     DataElement::new(tags::PATIENT_ID, VR::LO, "SYN-1"),
+//!     DataElement::new(tags::STUDY_INSTANCE_UID, VR::UI, "2.25.1001"),
+//!     DataElement::new(tags::STUDY_DATE, VR::DA, "20240102"),
+//!     DataElement::new(tags::STUDY_TIME, VR::TM, "093000"),
+//!     DataElement::new(tags::SERIES_INSTANCE_UID, VR::UI, "2.25.1001.1"),
+//!     DataElement::new(tags::SERIES_NUMBER, VR::IS, "1"),
+//!     DataElement::new(tags::SERIES_DESCRIPTION, VR::LO, "Head"),
+//!     DataElement::new(tags::MODALITY, VR::CS, "CT"),
+//! ]);
+//! let file = Instance::from_dataset_object(ct, uids::EXPLICIT_VR_LITTLE_ENDIAN)?.to_part10()?;
+//! std::fs::write(input.path().join("ct.dcm"), file)?;
+//!
+//! // Transfer the study, tagging every instance with a trial protocol on the way.
+//! let source = FolderSource::new(input.path());
+//! let sink = FolderSink::new(output.path(), FolderLayout::new().with_job_dir("adit_demo_1"));
+//! let trial: Arc<dyn Transform> = Arc::new(SetTags::trial_protocol(Some("TRIAL-1"), None)?);
+//! let report = transfer(
+//!     &source,
+//!     &Selection::study(Some("SYN-1"), "2.25.1001"),
+//!     &[trial],
+//!     &sink,
+//!     TransferOptions::default(),
+//! )
+//! .await?;
+//!
+//! assert_eq!(report.status(), TransferStatus::Success);
+//! assert_eq!(report.counts.stored, 1);
+//! let written = output
+//!     .path()
+//!     .join("adit_demo_1/SYN-1/20240102-093000-CT/1-Head/2.25.1001.1.1.dcm");
+//! let mut copy = Instance::from_part10(std::fs::read(written)?)?;
+//! let protocol = copy.object()?.get(tags::CLINICAL_TRIAL_PROTOCOL_ID).map(|e| e.to_str());
+//! assert_eq!(protocol.transpose()?.as_deref(), Some("TRIAL-1"));
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod engine;
 pub mod error;
