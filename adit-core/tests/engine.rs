@@ -624,3 +624,55 @@ async fn transfers_run_as_spawned_tasks() {
     .unwrap();
     assert_eq!(report.counts.stored, 3);
 }
+
+/// A transform that takes a while, like pseudonymizing a large instance.
+struct Slow(Duration);
+
+impl Transform for Slow {
+    fn name(&self) -> &str {
+        "slow"
+    }
+
+    fn apply(&self, instance: Instance) -> Result<TransformOutcome> {
+        std::thread::sleep(self.0);
+        Ok(TransformOutcome::Keep(instance))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transforms_run_in_parallel_even_for_a_serial_sink() {
+    let source = ScriptedSource::instances(40);
+    let alive = source.alive.clone();
+    let sink = TestSink {
+        concurrency: 1,
+        alive: Some(alive.clone()),
+        ..TestSink::default()
+    };
+    let slow: Arc<dyn Transform> = Arc::new(Slow(Duration::from_millis(10)));
+    let started = Instant::now();
+    let report = transfer(
+        &source,
+        &selection(),
+        &[slow],
+        &sink,
+        TransferOptions::default()
+            .with_channel_capacity(2)
+            .with_transform_concurrency(4),
+    )
+    .await
+    .unwrap();
+    let took = started.elapsed();
+    assert_eq!(report.counts.stored, 40);
+    assert_eq!(
+        sink.peak_in_store.load(Ordering::SeqCst),
+        1,
+        "stores stay serial"
+    );
+    assert!(
+        alive.peak() <= 2 + 4,
+        "capacity + in flight, saw {}",
+        alive.peak()
+    );
+    // 40 × 10 ms serially would be 400 ms; four at a time takes about 100 ms.
+    assert!(took < Duration::from_millis(300), "took {took:?}");
+}

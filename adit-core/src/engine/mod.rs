@@ -2,14 +2,18 @@
 //!
 //! ```text
 //!  Source::retrieve ──► producer task ──► bounded channel ──► up to N in flight:
-//!                       (reserves a slot    (capacity C)        transforms (blocking pool)
-//!                        before pulling)                        then Sink::store
+//!                       (reserves a slot    (capacity C)        transforms (blocking pool),
+//!                        before pulling)                        then Sink::store (at most
+//!                                                               max_concurrency at once)
 //! ```
 //!
 //! At most `C + N` instances are alive at any time, where `C` is
-//! [`TransferOptions::channel_capacity`] and `N` is [`crate::sink::Sink::max_concurrency`]: the
-//! producer reserves a channel slot before it asks the source for the next item, so it never
-//! holds an instance while waiting.
+//! [`TransferOptions::channel_capacity`] and `N` is the number in flight: the sink's
+//! [`crate::sink::Sink::max_concurrency`], or, when there are transforms, the larger of that
+//! and [`TransferOptions::transform_concurrency`], so CPU-bound transforms (pseudonymization)
+//! use every core even for a sink that stores one instance at a time. The producer reserves a
+//! channel slot before it asks the source for the next item, so it never holds an instance
+//! while waiting.
 //!
 //! Every item gets an outcome in the [`TransferReport`]; nothing is dropped silently. A
 //! cancelled token stops the source (its token is a child of the transfer's) and abandons the
@@ -27,7 +31,7 @@ use std::time::Instant;
 
 use futures::StreamExt;
 use futures::stream::{BoxStream, FuturesUnordered};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 pub use report::{
@@ -52,6 +56,8 @@ pub struct TransferOptions {
     pub cancel: CancellationToken,
     /// Receives a [`Progress`] snapshot after every outcome.
     pub progress: Option<watch::Sender<Progress>>,
+    /// How many instances may be transformed at once; `None` means one per core.
+    pub transform_concurrency: Option<usize>,
 }
 
 impl Default for TransferOptions {
@@ -60,6 +66,7 @@ impl Default for TransferOptions {
             channel_capacity: DEFAULT_CHANNEL_CAPACITY,
             cancel: CancellationToken::new(),
             progress: None,
+            transform_concurrency: None,
         }
     }
 }
@@ -74,6 +81,12 @@ impl TransferOptions {
     /// Publishes progress to `progress`.
     pub fn with_progress(mut self, progress: watch::Sender<Progress>) -> Self {
         self.progress = Some(progress);
+        self
+    }
+
+    /// Sets how many instances may be transformed at once (clamped to at least 1).
+    pub fn with_transform_concurrency(mut self, concurrency: usize) -> Self {
+        self.transform_concurrency = Some(concurrency.max(1));
         self
     }
 
@@ -120,7 +133,22 @@ pub async fn transfer(
     let producer = tokio::spawn(produce(stream.items, tx, source_cancel.clone()));
     let transforms: Arc<[Arc<dyn Transform>]> = transforms.into();
 
-    run.pump(rx, &transforms, &options.cancel, &source_cancel)
+    let store_concurrency = sink.max_concurrency().max(1);
+    let max_in_flight = if transforms.is_empty() {
+        store_concurrency
+    } else {
+        let transform_concurrency = options.transform_concurrency.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+        });
+        store_concurrency.max(transform_concurrency)
+    };
+    let stores = Arc::new(Semaphore::new(store_concurrency));
+    let pipeline = Pipeline {
+        transforms: &transforms,
+        stores: &stores,
+        max_in_flight,
+    };
+    run.pump(rx, pipeline, &options.cancel, &source_cancel)
         .await;
 
     source_cancel.cancel();
@@ -160,6 +188,14 @@ async fn produce(
             Some(Ok(item)) => permit.send(Ok(item)),
         }
     }
+}
+
+/// How instances in flight are processed.
+struct Pipeline<'a> {
+    transforms: &'a Arc<[Arc<dyn Transform>]>,
+    /// Permits for concurrent `Sink::store` calls.
+    stores: &'a Arc<Semaphore>,
+    max_in_flight: usize,
 }
 
 type InFlight<'a> = Pin<Box<dyn Future<Output = (u64, Processed)> + Send + 'a>>;
@@ -225,12 +261,12 @@ impl<'s> Run<'s> {
     async fn pump(
         &mut self,
         mut rx: mpsc::Receiver<Result<Retrieved>>,
-        transforms: &Arc<[Arc<dyn Transform>]>,
+        pipeline: Pipeline<'_>,
         cancel: &CancellationToken,
         source_cancel: &CancellationToken,
     ) {
         let sink = self.sink;
-        let max_in_flight = sink.max_concurrency().max(1);
+        let max_in_flight = pipeline.max_in_flight;
         let mut in_flight: FuturesUnordered<InFlight<'s>> = FuturesUnordered::new();
         let mut source_open = true;
         let mut sink_broken = false;
@@ -259,7 +295,8 @@ impl<'s> Run<'s> {
                             in_flight.push(Box::pin(process(
                                 id,
                                 instance,
-                                Arc::clone(transforms),
+                                Arc::clone(pipeline.transforms),
+                                Arc::clone(pipeline.stores),
                                 sink,
                             )));
                         }
@@ -452,6 +489,7 @@ async fn process(
     id: u64,
     instance: Instance,
     transforms: Arc<[Arc<dyn Transform>]>,
+    stores: Arc<Semaphore>,
     sink: &dyn Sink,
 ) -> (u64, Processed) {
     let instance = if transforms.is_empty() {
@@ -476,6 +514,8 @@ async fn process(
     };
     let destination_uid = instance.sop_instance_uid().to_owned();
     let bytes = instance.size_hint();
+    // The semaphore is never closed, so acquiring only waits for a free store slot.
+    let _permit = stores.acquire().await.ok();
     let processed = match sink.store(instance).await {
         Ok(outcome) => Processed::Stored {
             destination_uid,
