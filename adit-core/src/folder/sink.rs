@@ -22,7 +22,7 @@ pub struct FolderSink {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Inner {
     name: String,
     root: PathBuf,
@@ -77,18 +77,9 @@ impl FolderSink {
         }
     }
 
-    fn map(self, f: impl FnOnce(&mut Inner)) -> Self {
-        let mut inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| Inner {
-            name: shared.name.clone(),
-            root: shared.root.clone(),
-            layout: shared.layout.clone(),
-            durable: shared.durable,
-            concurrency: shared.concurrency,
-        });
-        f(&mut inner);
-        Self {
-            inner: Arc::new(inner),
-        }
+    fn map(mut self, f: impl FnOnce(&mut Inner)) -> Self {
+        f(Arc::make_mut(&mut self.inner));
+        self
     }
 }
 
