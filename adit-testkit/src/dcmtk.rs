@@ -202,3 +202,65 @@ pub(crate) fn run(mut command: Command, name: &str) -> Result<Output> {
         })
     }
 }
+
+/// Studies, series and instances a Q/R peer holds, counted over DIMSE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PeerCounts {
+    /// Number of studies.
+    pub studies: usize,
+    /// Number of series.
+    pub series: usize,
+    /// Number of instances.
+    pub instances: usize,
+}
+
+/// Counts what a Query/Retrieve peer holds with study-root C-FINDs walking the hierarchy
+/// (study → series → image), which every peer supports, including dcmqrscp's strict hierarchy.
+pub fn count(peer: &DicomAddress, calling_ae: &str) -> Result<PeerCounts> {
+    let uid = |obj: &InMemDicomObject, tag| {
+        obj.element(tag)
+            .ok()
+            .and_then(|e| e.to_str().ok())
+            .map(|s| s.trim_end_matches(['\0', ' ']).to_owned())
+            .unwrap_or_default()
+    };
+    use dicom_dictionary_std::tags::{SERIES_INSTANCE_UID, STUDY_INSTANCE_UID};
+    let mut counts = PeerCounts::default();
+    let studies = findscu(
+        peer,
+        calling_ae,
+        QrModel::StudyRoot,
+        &["QueryRetrieveLevel=STUDY", "StudyInstanceUID"],
+    )?;
+    for study in &studies {
+        let study_key = format!("StudyInstanceUID={}", uid(study, STUDY_INSTANCE_UID));
+        let series = findscu(
+            peer,
+            calling_ae,
+            QrModel::StudyRoot,
+            &[
+                "QueryRetrieveLevel=SERIES",
+                study_key.as_str(),
+                "SeriesInstanceUID",
+            ],
+        )?;
+        for s in &series {
+            let series_key = format!("SeriesInstanceUID={}", uid(s, SERIES_INSTANCE_UID));
+            counts.instances += findscu(
+                peer,
+                calling_ae,
+                QrModel::StudyRoot,
+                &[
+                    "QueryRetrieveLevel=IMAGE",
+                    study_key.as_str(),
+                    series_key.as_str(),
+                    "SOPInstanceUID",
+                ],
+            )?
+            .len();
+        }
+        counts.series += series.len();
+    }
+    counts.studies = studies.len();
+    Ok(counts)
+}

@@ -188,8 +188,18 @@ fn two_orthancs_and_a_dcmqrscp_hold_a_three_patient_corpus() {
     dcmtk::storescu_dir(b.address(), CALLING, files.path()).unwrap();
     qr.index_files(&written.files).unwrap();
 
+    let expected = dcmtk::PeerCounts {
+        studies: manifest.studies().count(),
+        series: manifest.series().count(),
+        instances: manifest.total_instances(),
+    };
     for peer in [a.address(), b.address(), qr.address()] {
         dcmtk::echoscu(peer, CALLING).unwrap();
+        assert_eq!(
+            dcmtk::count(peer, CALLING).unwrap(),
+            expected,
+            "counts at {peer}"
+        );
         assert_findscu_sees_corpus(peer, manifest);
     }
     assert_rest_sees_corpus(&a, manifest);
