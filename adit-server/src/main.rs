@@ -1,11 +1,19 @@
 //! The `adit` binary: one executable for every run mode and command-line tool of ADIT-RS.
 
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use adit_server::Config;
 use clap::{Parser, Subcommand};
 
 /// ADIT-RS: move DICOM studies between archives, pseudonymized on the fly.
 #[derive(Debug, Parser)]
 #[command(name = "adit", version, about)]
 struct Cli {
+    /// Optional TOML configuration file; `ADIT_*` environment variables override it.
+    #[arg(long, global = true, env = "ADIT_CONFIG")]
+    config: Option<PathBuf>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -14,6 +22,8 @@ struct Cli {
 enum Command {
     /// Run everything in one process on the embedded default (SQLite under ADIT_DATA_DIR).
     Serve,
+    /// Print the effective configuration (secrets masked).
+    Config,
 }
 
 /// Parts of the product and whether this build contains them yet.
@@ -24,15 +34,33 @@ const FEATURES: &[(&str, bool)] = &[
     ("DICOM receiver (C-STORE SCP)", false),
 ];
 
-fn main() {
+fn main() -> ExitCode {
     let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("adit: {e}");
+            return ExitCode::from(2);
+        }
+    };
     match cli.command {
-        Command::Serve => serve(),
+        Command::Serve => serve(&config),
+        Command::Config => print!("{}", config.to_masked_toml()),
     }
+    ExitCode::SUCCESS
 }
 
-fn serve() {
+fn serve(config: &Config) {
     println!("adit {}", env!("CARGO_PKG_VERSION"));
+    println!(
+        "  data directory {}, database {}",
+        config.data_dir.display(),
+        if config.is_sqlite() {
+            "SQLite (embedded)"
+        } else {
+            "PostgreSQL"
+        }
+    );
     for (feature, built) in FEATURES {
         let state = if *built { "available" } else { "not built yet" };
         println!("  {feature}: {state}");

@@ -1,0 +1,424 @@
+//! Configuration: built-in defaults, then an optional TOML file, then `ADIT_*` environment
+//! variables (the last one wins). `adit config` prints the effective result with secrets masked.
+//!
+//! | variable | TOML key | default |
+//! |---|---|---|
+//! | `ADIT_DATA_DIR` | `data_dir` | `./adit-data` |
+//! | `ADIT_DATABASE_URL` | `database_url` | `sqlite://<data_dir>/adit.db` |
+//! | `ADIT_HTTP_ADDR` | `http_addr` | `127.0.0.1:8000` |
+//! | `ADIT_CALLING_AE` | `calling_ae` | `ADIT` |
+//! | `ADIT_RECEIVER_AE` | `receiver_ae` | `ADIT` |
+//! | `ADIT_RECEIVER_ADDR` | `receiver_addr` | `127.0.0.1:11112` |
+//! | `ADIT_ADMIN_PASSWORD` | `admin_password` | generated on first start |
+//! | `ADIT_SECRET_KEY` | `secret_key` | generated and stored on first start |
+//! | `ADIT_EXCLUDE_MODALITIES` | `exclude_modalities` | empty (comma list, e.g. `PR,SR`) |
+//! | `ADIT_TLS_CERT` / `ADIT_TLS_KEY` | `tls_cert` / `tls_key` | none (plain HTTP) |
+//! | `ADIT_SMTP_HOST` / `_PORT` / `_USERNAME` / `_PASSWORD` / `_FROM` | `smtp.*` | none: mails are logged |
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The effective configuration of an `adit` process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Config {
+    /// Directory for the SQLite database, the generated secret, spool and logs.
+    pub data_dir: PathBuf,
+    /// Database URL: `sqlite://...` (embedded default) or `postgres://...` (scaled deployment).
+    pub database_url: String,
+    /// Address the web UI and APIs listen on.
+    pub http_addr: SocketAddr,
+    /// AE title ADIT calls PACS with.
+    pub calling_ae: String,
+    /// AE title of ADIT's own DICOM receiver (the C-MOVE destination).
+    pub receiver_ae: String,
+    /// Address the DICOM receiver listens on.
+    pub receiver_addr: SocketAddr,
+    /// Password for the `admin` account created on first start.
+    pub admin_password: Option<Secret>,
+    /// Pseudonymization secret; generated and stored in the data dir when absent.
+    pub secret_key: Option<Secret>,
+    /// Modalities left out of pseudonymized transfers started from the web UI.
+    pub exclude_modalities: Vec<String>,
+    /// PEM certificate chain for HTTPS.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS.
+    pub tls_key: Option<PathBuf>,
+    /// Outgoing mail; without a host, mails are written to the log.
+    pub smtp: SmtpConfig,
+}
+
+/// SMTP settings for job-finished mails.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// SMTP server host; `None` disables sending (mails are logged).
+    pub host: Option<String>,
+    /// SMTP port (default 587).
+    pub port: Option<u16>,
+    /// Login user.
+    pub username: Option<String>,
+    /// Login password.
+    pub password: Option<Secret>,
+    /// Sender address.
+    pub from: Option<String>,
+}
+
+/// A secret value: never printed, compared in full.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself; call only where it is used, never to print it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"********\"")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("********")
+    }
+}
+
+/// The TOML file's shape: every key optional, unknown keys rejected (a typo must not silently
+/// fall back to a default).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    http_addr: Option<String>,
+    calling_ae: Option<String>,
+    receiver_ae: Option<String>,
+    receiver_addr: Option<String>,
+    admin_password: Option<Secret>,
+    secret_key: Option<Secret>,
+    exclude_modalities: Option<Vec<String>>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    smtp: Option<SmtpConfig>,
+}
+
+impl Config {
+    /// Loads the configuration from an optional TOML file and the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Config> {
+        Config::load_from(file, |key| std::env::var(key).ok())
+    }
+
+    /// Loads the configuration from an optional TOML file and the given environment lookup
+    /// (tests pass a map instead of the process environment).
+    pub fn load_from(file: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Config> {
+        let file_config = match file {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let origin = |key: &str| -> Option<(String, String)> {
+            env(key)
+                .filter(|v| !v.is_empty())
+                .map(|v| (v, format!("environment variable {key}")))
+        };
+        let file_origin = "configuration file".to_owned();
+        let pick = |env_key: &str, from_file: Option<String>| {
+            origin(env_key).or_else(|| from_file.map(|v| (v, file_origin.clone())))
+        };
+
+        let data_dir = pick(
+            "ADIT_DATA_DIR",
+            file_config.data_dir.map(|p| p.display().to_string()),
+        )
+        .map(|(v, _)| PathBuf::from(v))
+        .unwrap_or_else(|| PathBuf::from("./adit-data"));
+        let database_url = pick("ADIT_DATABASE_URL", file_config.database_url)
+            .map(|(v, o)| validate_database_url(v, &o))
+            .transpose()?
+            .unwrap_or_else(|| format!("sqlite://{}/adit.db", data_dir.display()));
+        let http_addr = address(
+            "ADIT_HTTP_ADDR",
+            pick("ADIT_HTTP_ADDR", file_config.http_addr),
+            "127.0.0.1:8000",
+        )?;
+        let receiver_addr = address(
+            "ADIT_RECEIVER_ADDR",
+            pick("ADIT_RECEIVER_ADDR", file_config.receiver_addr),
+            "127.0.0.1:11112",
+        )?;
+        let calling_ae = ae_title(
+            "ADIT_CALLING_AE",
+            pick("ADIT_CALLING_AE", file_config.calling_ae),
+        )?;
+        let receiver_ae = ae_title(
+            "ADIT_RECEIVER_AE",
+            pick("ADIT_RECEIVER_AE", file_config.receiver_ae),
+        )?;
+        let secret = |key: &str, from_file: Option<Secret>| {
+            origin(key).map(|(v, _)| Secret(v)).or(from_file)
+        };
+        let exclude_modalities = match origin("ADIT_EXCLUDE_MODALITIES") {
+            Some((v, _)) => v
+                .split(',')
+                .map(|m| m.trim().to_ascii_uppercase())
+                .filter(|m| !m.is_empty())
+                .collect(),
+            None => file_config.exclude_modalities.unwrap_or_default(),
+        };
+        let path = |key: &str, from_file: Option<PathBuf>| {
+            origin(key).map(|(v, _)| PathBuf::from(v)).or(from_file)
+        };
+        let tls_cert = path("ADIT_TLS_CERT", file_config.tls_cert);
+        let tls_key = path("ADIT_TLS_KEY", file_config.tls_key);
+        if tls_cert.is_some() != tls_key.is_some() {
+            return Err(Error::Config {
+                key: "ADIT_TLS_CERT/ADIT_TLS_KEY".into(),
+                origin: "configuration".into(),
+                reason: "give both the certificate and the key, or neither".into(),
+            });
+        }
+        let file_smtp = file_config.smtp.unwrap_or_default();
+        let smtp_port = match origin("ADIT_SMTP_PORT") {
+            Some((v, o)) => Some(v.parse::<u16>().map_err(|e| Error::Config {
+                key: "ADIT_SMTP_PORT".into(),
+                origin: o,
+                reason: e.to_string(),
+            })?),
+            None => file_smtp.port,
+        };
+        let smtp = SmtpConfig {
+            host: origin("ADIT_SMTP_HOST").map(|(v, _)| v).or(file_smtp.host),
+            port: smtp_port,
+            username: origin("ADIT_SMTP_USERNAME")
+                .map(|(v, _)| v)
+                .or(file_smtp.username),
+            password: secret("ADIT_SMTP_PASSWORD", file_smtp.password),
+            from: origin("ADIT_SMTP_FROM").map(|(v, _)| v).or(file_smtp.from),
+        };
+        Ok(Config {
+            admin_password: secret("ADIT_ADMIN_PASSWORD", file_config.admin_password),
+            secret_key: secret("ADIT_SECRET_KEY", file_config.secret_key),
+            data_dir,
+            database_url,
+            http_addr,
+            calling_ae,
+            receiver_ae,
+            receiver_addr,
+            exclude_modalities,
+            tls_cert,
+            tls_key,
+            smtp,
+        })
+    }
+
+    /// True when the database is the embedded SQLite default.
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+
+    /// The effective configuration as TOML, secrets masked, for `adit config`.
+    pub fn to_masked_toml(&self) -> String {
+        let mut masked = self.clone();
+        masked.database_url = mask_url_password(&self.database_url);
+        // Secret serializes transparently; replace each with a visible mask.
+        let mask = |s: &Option<Secret>| s.as_ref().map(|_| Secret::new("********"));
+        masked.admin_password = mask(&self.admin_password);
+        masked.secret_key = mask(&self.secret_key);
+        masked.smtp.password = mask(&self.smtp.password);
+        toml::to_string_pretty(&masked).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::ConfigFile {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    toml::from_str(&text).map_err(|e| Error::ConfigFile {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+fn validate_database_url(url: String, origin: &str) -> Result<String> {
+    if url.starts_with("sqlite:")
+        || url.starts_with("postgres://")
+        || url.starts_with("postgresql://")
+    {
+        Ok(url)
+    } else {
+        Err(Error::Config {
+            key: "ADIT_DATABASE_URL".into(),
+            origin: origin.to_owned(),
+            reason: format!(
+                "`{}` is neither sqlite://... nor postgres://...",
+                mask_url_password(&url)
+            ),
+        })
+    }
+}
+
+fn address(key: &str, value: Option<(String, String)>, default: &str) -> Result<SocketAddr> {
+    let (text, origin) = value.unwrap_or_else(|| (default.to_owned(), "default".to_owned()));
+    text.parse().map_err(|e| Error::Config {
+        key: key.to_owned(),
+        origin,
+        reason: format!("`{text}` is not host:port ({e})"),
+    })
+}
+
+/// AE titles: 1–16 characters of the default repertoire, no backslash or control characters,
+/// not all spaces (PS3.5 VR AE).
+fn ae_title(key: &str, value: Option<(String, String)>) -> Result<String> {
+    let Some((text, origin)) = value else {
+        return Ok("ADIT".to_owned());
+    };
+    let trimmed = text.trim();
+    let valid = !trimmed.is_empty()
+        && trimmed.len() <= 16
+        && trimmed
+            .chars()
+            .all(|c| c.is_ascii() && !c.is_ascii_control() && c != '\\');
+    if valid {
+        Ok(trimmed.to_owned())
+    } else {
+        Err(Error::Config {
+            key: key.to_owned(),
+            origin,
+            reason: format!("`{text}` is not an AE title (1-16 ASCII characters, no backslash)"),
+        })
+    }
+}
+
+/// Replaces the password of `scheme://user:password@host/...` with `********`.
+fn mask_url_password(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    match (authority.rfind('@'), authority.find(':')) {
+        (Some(at), Some(colon)) if colon < at => format!(
+            "{}{}:********{}",
+            &url[..scheme_end + 3],
+            &authority[..colon],
+            &url[scheme_end + 3 + at..]
+        ),
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_single_machine_setup() {
+        let c = Config::load_from(None, env(&[])).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("./adit-data"));
+        assert_eq!(c.database_url, "sqlite://./adit-data/adit.db");
+        assert!(c.is_sqlite());
+        assert_eq!(c.http_addr.to_string(), "127.0.0.1:8000");
+        assert_eq!(c.receiver_addr.to_string(), "127.0.0.1:11112");
+        assert_eq!(
+            (c.calling_ae.as_str(), c.receiver_ae.as_str()),
+            ("ADIT", "ADIT")
+        );
+        assert!(c.secret_key.is_none() && c.admin_password.is_none());
+    }
+
+    #[test]
+    fn environment_overrides_the_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("adit.toml");
+        std::fs::write(
+            &file,
+            "calling_ae = \"FROMFILE\"\nhttp_addr = \"127.0.0.1:9000\"\n[smtp]\nhost = \"mail.example\"\n",
+        )
+        .unwrap();
+        let c = Config::load_from(
+            Some(&file),
+            env(&[
+                ("ADIT_HTTP_ADDR", "127.0.0.1:9100"),
+                ("ADIT_DATA_DIR", "/srv/adit"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.calling_ae, "FROMFILE");
+        assert_eq!(c.http_addr.to_string(), "127.0.0.1:9100");
+        assert_eq!(c.database_url, "sqlite:///srv/adit/adit.db");
+        assert_eq!(c.smtp.host.as_deref(), Some("mail.example"));
+    }
+
+    #[test]
+    fn bad_values_name_the_setting_and_origin() {
+        let err = Config::load_from(None, env(&[("ADIT_HTTP_ADDR", "localhost")])).unwrap_err();
+        assert!(err.to_string().contains("ADIT_HTTP_ADDR"), "{err}");
+        assert!(err.to_string().contains("environment variable"), "{err}");
+        let err = Config::load_from(None, env(&[("ADIT_CALLING_AE", "WAY_TOO_LONG_AE_TITLE")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("AE title"), "{err}");
+        let err = Config::load_from(None, env(&[("ADIT_DATABASE_URL", "mysql://u:pw@h/db")]))
+            .unwrap_err();
+        assert!(!err.to_string().contains("pw@"), "password leaked: {err}");
+        let err = Config::load_from(None, env(&[("ADIT_TLS_CERT", "/c.pem")])).unwrap_err();
+        assert!(err.to_string().contains("neither"), "{err}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("adit.toml");
+        std::fs::write(&file, "calling_aet = \"TYPO\"\n").unwrap();
+        let err = Config::load_from(Some(&file), env(&[])).unwrap_err();
+        assert!(err.to_string().contains("calling_aet"), "{err}");
+    }
+
+    #[test]
+    fn printing_masks_every_secret() {
+        let c = Config::load_from(
+            None,
+            env(&[
+                (
+                    "ADIT_DATABASE_URL",
+                    "postgres://adit:hunter2@127.0.0.1/adit",
+                ),
+                ("ADIT_SECRET_KEY", "s3cr3t-key"),
+                ("ADIT_ADMIN_PASSWORD", "adm1n-pw"),
+                ("ADIT_SMTP_PASSWORD", "smtp-pw"),
+            ]),
+        )
+        .unwrap();
+        let text = c.to_masked_toml();
+        for secret in ["hunter2", "s3cr3t-key", "adm1n-pw", "smtp-pw"] {
+            assert!(!text.contains(secret), "{secret} leaked:\n{text}");
+        }
+        assert!(
+            text.contains("postgres://adit:********@127.0.0.1/adit"),
+            "{text}"
+        );
+        assert!(!format!("{c:?}").contains("s3cr3t-key"));
+        assert_eq!(c.secret_key.unwrap().expose(), "s3cr3t-key");
+    }
+}
