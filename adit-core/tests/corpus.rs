@@ -72,7 +72,7 @@ async fn finds_the_corpus_studies() {
             found.accession_number().as_deref(),
             Some(study.accession_number.as_str())
         );
-        assert_eq!(found.modalities(), [study.modality.clone()]);
+        assert_eq!(found.modalities(), std::slice::from_ref(&study.modality));
         assert_eq!(found.number_of_study_related_instances(), Some(6));
     }
 }
