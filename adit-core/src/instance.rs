@@ -560,6 +560,26 @@ mod tests {
     }
 
     #[test]
+    fn deflated_data_sets_are_readable_and_pass_through() {
+        let deflated = Instance::from_dataset_object(
+            sample_object("1.2.3.5"),
+            uids::DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+        )
+        .unwrap();
+        let bytes = deflated.to_part10().unwrap();
+        let mut reread = Instance::from_part10(bytes.clone()).unwrap();
+        assert_eq!(
+            element_string(&reread.header().unwrap(), tags::PATIENT_ID).as_deref(),
+            Some("PAT-1")
+        );
+        assert_eq!(
+            element_string(reread.object().unwrap(), tags::MODALITY).as_deref(),
+            Some("CT")
+        );
+        assert_eq!(reread.to_part10().unwrap(), bytes);
+    }
+
+    #[test]
     fn garbage_is_rejected_with_a_reason() {
         let err = Instance::from_part10(b"hello world".to_vec()).unwrap_err();
         assert!(err.to_string().contains("DICM"), "{err}");
