@@ -15,6 +15,7 @@
 //! | [`transform`] | The [`transform::Transform`] trait and two transforms: [`transform::ExcludeModalities`], [`transform::SetTags`] |
 //! | [`engine`] | [`engine::transfer`]: source → transforms → sink with bounded memory, cancellation, progress and a per-instance [`engine::TransferReport`] |
 //! | [`folder`] | [`folder::FolderSource`], [`folder::FolderSink`] (ADIT's layout, atomic writes) and [`folder::ZipSink`] (AES-256) |
+//! | [`batch`] | ADIT's batch-query and batch-transfer files (`.xlsx`, `.csv`): parsing with every problem located by line and column, study grouping, result export, sample files |
 //! | [`error`] | The crate's [`Error`], with [`Error::is_retriable`] |
 //!
 //! ## Example: folder to folder through a transform
@@ -76,6 +77,7 @@
 //! # }
 //! ```
 
+pub mod batch;
 pub mod engine;
 pub mod error;
 pub mod folder;
