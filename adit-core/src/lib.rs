@@ -81,6 +81,7 @@ pub mod error;
 pub mod folder;
 pub mod instance;
 pub mod model;
+pub mod pseudonymize;
 pub mod sink;
 pub mod source;
 pub mod transform;
