@@ -262,3 +262,6 @@ impl Transform for Pseudonymizer {
         Ok(TransformOutcome::Keep(instance))
     }
 }
+
+#[cfg(test)]
+mod tests;
