@@ -24,6 +24,8 @@ enum Command {
     Serve,
     /// Print the effective configuration (secrets masked).
     Config,
+    /// De-identify DICOM files or folders (PS3.15 Basic Profile or ADIT's preset).
+    Pseudonymize(adit_server::cli::pseudonymize::PseudonymizeArgs),
 }
 
 /// Parts of the product and whether this build contains them yet.
@@ -36,6 +38,9 @@ const FEATURES: &[(&str, bool)] = &[
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Pseudonymize(args) = cli.command {
+        return adit_server::cli::pseudonymize::run(&args);
+    }
     let config = match Config::load(cli.config.as_deref()) {
         Ok(config) => config,
         Err(e) => {
@@ -46,6 +51,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve => serve(&config),
         Command::Config => print!("{}", config.to_masked_toml()),
+        Command::Pseudonymize(_) => {}
     }
     ExitCode::SUCCESS
 }
