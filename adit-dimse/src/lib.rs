@@ -12,6 +12,7 @@
 //! | [`association`] | [`association::Association`]: connect with TCP_NODELAY and timeouts, send fragmented, receive assembled, release/abort |
 //! | [`options`] | [`DimseOptions`] (timeouts, max PDU, calling AE) and [`PeerAddress`] (`AE@host:port`) |
 //! | [`limit`] | Process-wide per-peer association limits |
+//! | [`scu`] | SCU operations: [`scu::echo`], [`scu::find`] (streamed, C-CANCEL on drop), [`scu::get`] (instances streamed with back-pressure), [`scu::move_to`], [`scu::StoreSession`] (transcoding fallback) |
 //! | [`storage`] | Storage SOP classes and transfer syntaxes to propose |
 //! | [`error`] | [`Error`], naming peer and operation; converts into [`adit_core::Error`] |
 
@@ -20,6 +21,7 @@ pub mod error;
 pub mod limit;
 pub mod message;
 pub mod options;
+pub mod scu;
 pub mod storage;
 
 pub use error::{Error, Result};
