@@ -10,7 +10,11 @@ pub const REFUSED_AFTER_CANCEL: Status = Status(0xA700);
 /// Sends C-CANCEL-RQ for `message_id`, then reads until the final response, refusing C-STORE
 /// sub-operations, and releases; aborts when the peer is not done within the grace time or
 /// anything goes wrong. Whether it stopped cleanly is returned for logging and tests.
-pub(crate) async fn cancel_and_drain(mut association: Association, pc: u8, message_id: u16) -> bool {
+pub(crate) async fn cancel_and_drain(
+    mut association: Association,
+    pc: u8,
+    message_id: u16,
+) -> bool {
     let cancel = Command::CancelRq(CCancelRq {
         message_id_being_responded_to: message_id,
     });

@@ -54,6 +54,7 @@ mod tests {
             let name = back.get(tags::PATIENT_NAME).unwrap().to_str().unwrap();
             assert_eq!(name, "MÜLLER^ANNA");
         }
-        assert!(decode(&[1, 2, 3], uids::EXPLICIT_VR_LITTLE_ENDIAN, "junk").is_err());
+        let truncated = [0x10, 0, 0x10, 0, b'P', b'N', 100, 0, b'X'];
+        assert!(decode(&truncated, uids::EXPLICIT_VR_LITTLE_ENDIAN, "junk").is_err());
     }
 }
