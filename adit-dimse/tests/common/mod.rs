@@ -17,10 +17,12 @@ use futures::StreamExt;
 /// Our calling AE in tests.
 pub const CALLING: &str = "ADIT-TEST";
 
+/// Our address type for a testkit peer.
 pub fn peer(address: &DicomAddress) -> PeerAddress {
     PeerAddress::new(&address.ae_title, &address.host, address.port)
 }
 
+/// Options with short timeouts for tests.
 pub fn options() -> DimseOptions {
     DimseOptions {
         connect_timeout: Duration::from_secs(5),
@@ -46,6 +48,7 @@ pub fn dcmqrscp_with(corpus: &Corpus, dir: &std::path::Path) -> (Dcmqrscp, Writt
     (qr, written)
 }
 
+/// A small corpus (64×64 images) for this seed.
 pub fn corpus(seed: &str) -> Corpus {
     Corpus::new(CorpusSpec::new(seed).image_size(64, 64))
 }
@@ -80,6 +83,7 @@ pub async fn find_all(
     results.into_iter().map(|r| r.unwrap()).collect()
 }
 
+/// The trimmed string values of `tag` across results.
 pub fn strings(results: &[InMemDicomObject], tag: Tag) -> BTreeSet<String> {
     results
         .iter()
