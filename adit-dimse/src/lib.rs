@@ -13,6 +13,8 @@
 //! | [`options`] | [`DimseOptions`] (timeouts, max PDU, calling AE) and [`PeerAddress`] (`AE@host:port`) |
 //! | [`limit`] | Process-wide per-peer association limits |
 //! | [`scu`] | SCU operations: [`scu::echo`], [`scu::find`] (streamed, C-CANCEL on drop), [`scu::get`] (instances streamed with back-pressure), [`scu::move_to`], [`scu::StoreSession`] (transcoding fallback) |
+//! | [`source`] | [`DimseSource`]: `adit-core` `Source` (C-FIND with ADIT's model choice, patient-level emulation and client-side matching; C-GET retrieval) |
+//! | [`sink`] | [`DimseSink`]: `adit-core` `Sink` over up to N parallel associations |
 //! | [`storage`] | Storage SOP classes and transfer syntaxes to propose |
 //! | [`error`] | [`Error`], naming peer and operation; converts into [`adit_core::Error`] |
 
@@ -22,7 +24,11 @@ pub mod limit;
 pub mod message;
 pub mod options;
 pub mod scu;
+pub mod sink;
+pub mod source;
 pub mod storage;
 
 pub use error::{Error, Result};
 pub use options::{DimseOptions, PeerAddress};
+pub use sink::DimseSink;
+pub use source::DimseSource;
