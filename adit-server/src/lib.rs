@@ -5,9 +5,11 @@
 //!
 //! | module | job |
 //! |---|---|
+//! | [`cli`] | command-line tools (`adit dicom ...`) |
 //! | [`config`] | defaults → TOML file → `ADIT_*` environment, masked printing |
 //! | [`error`] | the server's error type |
 
+pub mod cli;
 pub mod config;
 pub mod error;
 

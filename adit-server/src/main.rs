@@ -24,6 +24,8 @@ enum Command {
     Serve,
     /// Print the effective configuration (secrets masked).
     Config,
+    /// DIMSE tools: echo, find, get, move, store.
+    Dicom(adit_server::cli::dicom::DicomArgs),
 }
 
 /// Parts of the product and whether this build contains them yet.
@@ -36,6 +38,9 @@ const FEATURES: &[(&str, bool)] = &[
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Dicom(args) = cli.command {
+        return adit_server::cli::dicom::run(args);
+    }
     let config = match Config::load(cli.config.as_deref()) {
         Ok(config) => config,
         Err(e) => {
@@ -46,6 +51,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve => serve(&config),
         Command::Config => print!("{}", config.to_masked_toml()),
+        Command::Dicom(_) => {}
     }
     ExitCode::SUCCESS
 }

@@ -1,0 +1,3 @@
+//! Command-line tools of the `adit` binary, one module per subcommand group.
+
+pub mod dicom;
