@@ -139,3 +139,32 @@ impl Sink for DimseSink {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use adit_core::model::AeTitle;
+    use std::num::{NonZeroU16, NonZeroU32};
+
+    #[test]
+    fn parallelism_stays_within_the_node_limit() {
+        let mut server = DimseServer::new(
+            AeTitle::new("PACS").unwrap(),
+            "127.0.0.1",
+            NonZeroU16::new(104).unwrap(),
+        );
+        server.max_associations = NonZeroU16::new(2).unwrap();
+        server.max_search_results = NonZeroU32::new(10).unwrap();
+        let options = DimseOptions::default();
+        assert_eq!(
+            DimseSink::new("s", &server, options.clone(), 8).max_concurrency(),
+            2
+        );
+        assert_eq!(
+            DimseSink::new("s", &server, options.clone(), 0).max_concurrency(),
+            1
+        );
+        let sink = DimseSink::new("s", &server, options, 2);
+        assert_eq!(sink.peer.max_associations, NonZeroU16::new(2));
+    }
+}
