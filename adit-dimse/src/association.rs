@@ -142,7 +142,8 @@ impl Association {
             .called_ae_title(peer.ae_title.clone())
             .max_pdu_length(options.effective_max_pdu_length())
             .connection_timeout(options.connect_timeout)
-            .read_timeout(options.association_timeout)
+            // dicom-ul applies this to every later receive too; ours are bounded separately.
+            .read_timeout(options.association_timeout.max(options.dimse_timeout))
             .write_timeout(options.dimse_timeout);
         for (abstract_syntax, ts) in &proposal.contexts {
             ul = ul.with_presentation_context(abstract_syntax.clone(), ts.clone());
