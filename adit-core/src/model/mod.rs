@@ -23,4 +23,4 @@ pub use result::QueryResult;
 pub use value::QueryValue;
 pub use wildcard::{has_wildcards, wildcard_match};
 
-pub(crate) use result::element_string;
+pub(crate) use result::{element_string, element_strings};
