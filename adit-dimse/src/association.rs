@@ -123,6 +123,22 @@ impl Association {
         proposal: &Proposal,
         operation: &str,
     ) -> Result<Self> {
+        let permit = match peer.max_associations {
+            Some(max) => limit::acquire(&peer.limit_key(), max).await,
+            None => None,
+        };
+        Self::connect_holding(peer, options, proposal, operation, permit).await
+    }
+
+    /// Like [`Association::connect`] with a slot the caller already took from
+    /// [`crate::limit`] (or none); the association keeps it until closed.
+    pub async fn connect_holding(
+        peer: &PeerAddress,
+        options: &DimseOptions,
+        proposal: &Proposal,
+        operation: &str,
+        permit: Option<OwnedSemaphorePermit>,
+    ) -> Result<Self> {
         let peer_name = peer.to_string();
         if proposal.is_empty() || proposal.len() > MAX_PRESENTATION_CONTEXTS {
             return Err(Error::Config {
@@ -133,10 +149,6 @@ impl Association {
                 ),
             });
         }
-        let permit = match peer.max_associations {
-            Some(max) => limit::acquire(&peer.limit_key(), max).await,
-            None => None,
-        };
         let mut ul = ClientAssociationOptions::new()
             .calling_ae_title(options.calling_ae_title.clone())
             .called_ae_title(peer.ae_title.clone())

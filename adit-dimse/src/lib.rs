@@ -18,6 +18,30 @@
 //! | [`storage`] | Storage SOP classes and transfer syntaxes to propose |
 //! | [`error`] | [`Error`], naming peer and operation; converts into [`adit_core::Error`] |
 
+//! ## Example: echo, then the studies of a patient
+//!
+//! ```no_run
+//! use adit_core::model::{Query, QueryLevel, QueryModel};
+//! use adit_dimse::{DimseOptions, PeerAddress, scu};
+//! use futures::StreamExt;
+//!
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let pacs: PeerAddress = "ORTHANC@127.0.0.1:4242".parse()?;
+//! let options = DimseOptions::with_calling_ae("ADIT");
+//! scu::echo(&pacs, &options).await?;
+//!
+//! let query = Query::parse(QueryLevel::Study, ["PatientID=12345"])?.with_default_return_keys();
+//! let mut studies = scu::find(&pacs, &options, QueryModel::StudyRoot, &query.to_identifier(), None).await?;
+//! while let Some(study) = studies.next().await {
+//!     println!("{:?}", study?.get(dicom_dictionary_std::tags::STUDY_INSTANCE_UID));
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! User documentation: `docs/dimse.md`.
+
 pub mod association;
 pub mod error;
 pub mod limit;

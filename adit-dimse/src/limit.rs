@@ -16,14 +16,20 @@ static LIMITS: LazyLock<Mutex<HashMap<String, Arc<Semaphore>>>> =
 /// limit for the life of the process. `None` only if the semaphore was closed, which this
 /// module never does.
 pub async fn acquire(key: &str, max: NonZeroU16) -> Option<OwnedSemaphorePermit> {
-    let semaphore = {
-        let mut limits = LIMITS.lock().unwrap_or_else(PoisonError::into_inner);
-        limits
-            .entry(key.to_owned())
-            .or_insert_with(|| Arc::new(Semaphore::new(usize::from(max.get()))))
-            .clone()
-    };
-    semaphore.acquire_owned().await.ok()
+    semaphore(key, max).acquire_owned().await.ok()
+}
+
+/// A slot to the peer `key` if one is free now.
+pub fn try_acquire(key: &str, max: NonZeroU16) -> Option<OwnedSemaphorePermit> {
+    semaphore(key, max).try_acquire_owned().ok()
+}
+
+fn semaphore(key: &str, max: NonZeroU16) -> Arc<Semaphore> {
+    let mut limits = LIMITS.lock().unwrap_or_else(PoisonError::into_inner);
+    limits
+        .entry(key.to_owned())
+        .or_insert_with(|| Arc::new(Semaphore::new(usize::from(max.get()))))
+        .clone()
 }
 
 /// How many more associations to `key` may be opened now (for tests and status displays).

@@ -11,12 +11,24 @@ use adit_core::instance::Instance;
 use adit_core::model::DimseServer;
 use adit_core::sink::{Sink, StoreOutcome};
 use async_trait::async_trait;
+use tokio::sync::Notify;
 
+use crate::limit;
 use crate::options::{DimseOptions, PeerAddress};
 use crate::scu::StoreSession;
 
 /// Common storage classes every store association proposes besides the instances' own.
 const COMMON_CLASSES: usize = 100;
+
+/// What [`DimseSink::session_for`] does after looking at the idle sessions.
+enum Next {
+    /// Open a new association (with this slot).
+    Open(Option<tokio::sync::OwnedSemaphorePermit>),
+    /// Close this idle session to free its slot, then look again.
+    Close(Box<StoreSession>),
+    /// Wait for a slot or a returned session.
+    Wait(std::num::NonZeroU16),
+}
 
 /// A DIMSE server as a place to store to.
 #[derive(Debug)]
@@ -28,6 +40,8 @@ pub struct DimseSink {
     idle: Mutex<Vec<StoreSession>>,
     /// Every (SOP class, transfer syntax) seen, so new associations propose them all.
     seen: Mutex<BTreeSet<(String, String)>>,
+    /// Signalled when a session goes back to `idle`.
+    returned: Notify,
     closed: AtomicBool,
 }
 
@@ -48,25 +62,62 @@ impl DimseSink {
             parallel,
             idle: Mutex::new(Vec::new()),
             seen: Mutex::new(BTreeSet::new()),
+            returned: Notify::new(),
             closed: AtomicBool::new(false),
         }
     }
 
-    /// An idle session that proposed this pair, or a new one. An idle session that did not
-    /// is closed first, so its association slot is free for the new one.
+    /// An idle session that proposed this pair, or a new one.
+    ///
+    /// Never waits for a slot while holding idle sessions itself (that would deadlock when the
+    /// node's limit is below our parallelism, e.g. shared with a running retrieve): it takes a
+    /// free slot if there is one, else closes an idle session that cannot carry the instance,
+    /// else waits for either a slot or a session coming back.
     async fn session_for(&self, instance: &Instance) -> crate::Result<StoreSession> {
         let class = instance.sop_class_uid();
         let ts = instance.transfer_syntax();
-        let stale = {
-            let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(i) = idle.iter().position(|s| s.proposes(class, ts)) {
-                return Ok(idle.swap_remove(i));
+        let key = self.peer.limit_key();
+        let max = self.peer.max_associations;
+        loop {
+            let next = {
+                let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+                if let Some(i) = idle.iter().position(|s| s.proposes(class, ts)) {
+                    return Ok(idle.swap_remove(i));
+                }
+                match max {
+                    None => Next::Open(None),
+                    Some(max) => match limit::try_acquire(&key, max) {
+                        Some(permit) => Next::Open(Some(permit)),
+                        None => match idle.pop() {
+                            Some(stale) => Next::Close(Box::new(stale)),
+                            None => Next::Wait(max),
+                        },
+                    },
+                }
+            };
+            match next {
+                Next::Open(permit) => return self.open_session(class, ts, permit).await,
+                Next::Close(stale) => {
+                    let _ = stale.release().await;
+                }
+                Next::Wait(max) => {
+                    tokio::select! {
+                        () = self.returned.notified() => {}
+                        permit = limit::acquire(&key, max) => {
+                            return self.open_session(class, ts, permit).await;
+                        }
+                    }
+                }
             }
-            idle.pop()
-        };
-        if let Some(stale) = stale {
-            let _ = stale.release().await;
         }
+    }
+
+    async fn open_session(
+        &self,
+        class: &str,
+        ts: &str,
+        permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) -> crate::Result<StoreSession> {
         let pairs: Vec<(String, String)> = {
             let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
             seen.insert((class.to_owned(), ts.to_owned()));
@@ -76,7 +127,7 @@ impl DimseSink {
             pairs.iter().map(|(c, t)| (c.as_str(), t.as_str())),
             COMMON_CLASSES,
         );
-        StoreSession::open(&self.peer, &self.options, proposal).await
+        StoreSession::open_holding(&self.peer, &self.options, proposal, permit).await
     }
 }
 
@@ -104,6 +155,7 @@ impl Sink for DimseSink {
                     let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
                     if idle.len() < self.parallel && !self.closed.load(Ordering::Acquire) {
                         idle.push(session);
+                        self.returned.notify_one();
                         None
                     } else {
                         Some(session)

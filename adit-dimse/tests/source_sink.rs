@@ -121,3 +121,43 @@ async fn a_move_only_node_says_the_receiver_is_missing() {
     assert!(matches!(e, adit_core::Error::Unsupported { .. }), "{e}");
     assert!(e.to_string().contains("receiver"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sink_wider_than_the_node_limit_shares_its_associations_instead_of_deadlocking() {
+    use adit_core::sink::{Sink, StoreOutcome};
+    let corpus = corpus("dimse-sink-limit");
+    let scp = adit_testkit::StoreScp::start("LIMITED").unwrap();
+    let target = server(scp.address(), DimseCapabilities::all());
+    // Another user fixed this node's process-wide limit at one association.
+    let key = adit_dimse::PeerAddress::from(&target).limit_key();
+    drop(adit_dimse::limit::acquire(&key, NonZeroU16::new(1).unwrap()).await);
+    let sink = DimseSink::new("LIMITED", &target, options(), 4);
+    assert_eq!(sink.max_concurrency(), 4);
+    let instances: Vec<_> = corpus
+        .instances()
+        .take(12)
+        .map(|g| adit_core::instance::Instance::from_part10(g.to_part10().unwrap()).unwrap())
+        .collect();
+    let outcomes: Vec<_> = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        futures::stream::iter(instances)
+            .map(|i| sink.store(i))
+            .buffer_unordered(4)
+            .collect::<Vec<_>>(),
+    )
+    .await
+    .expect("no deadlock");
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Ok(StoreOutcome::Stored)))
+    );
+    sink.finish().await.unwrap();
+    assert_eq!(adit_dimse::limit::available(&key), Some(1));
+    assert_eq!(
+        scp.wait_for_files(12, std::time::Duration::from_secs(20))
+            .unwrap()
+            .len(),
+        12
+    );
+}

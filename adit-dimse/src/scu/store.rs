@@ -58,13 +58,28 @@ impl StoreSession {
         proposal
     }
 
-    /// Opens an association with this proposal.
+    /// Opens an association with this proposal (waiting for a slot under the peer's limit).
     pub async fn open(
         peer: &PeerAddress,
         options: &DimseOptions,
         proposal: Proposal,
     ) -> Result<Self> {
         let association = Association::connect(peer, options, &proposal, OPERATION).await?;
+        Ok(Self {
+            association,
+            proposal,
+        })
+    }
+
+    /// Opens an association with a slot the caller already holds.
+    pub async fn open_holding(
+        peer: &PeerAddress,
+        options: &DimseOptions,
+        proposal: Proposal,
+        permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) -> Result<Self> {
+        let association =
+            Association::connect_holding(peer, options, &proposal, OPERATION, permit).await?;
         Ok(Self {
             association,
             proposal,
