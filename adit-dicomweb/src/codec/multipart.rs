@@ -84,6 +84,8 @@ pub struct MultipartReader<S> {
     eof: bool,
     parts: usize,
     max_part_size: usize,
+    /// Size of the last part plus its framing, a guess for the next one.
+    last_part_len: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,6 +125,7 @@ where
             eof: false,
             parts: 0,
             max_part_size: DEFAULT_MAX_PART_SIZE,
+            last_part_len: 0,
         })
     }
 
@@ -202,7 +205,16 @@ where
             )));
         }
         match self.stream.next().await {
-            Some(Ok(chunk)) => self.buf.extend_from_slice(&chunk),
+            Some(Ok(chunk)) => {
+                // Parts of one response tend to have similar sizes: reserving room for a
+                // whole part at once avoids growing (and copying) the buffer several times
+                // per part, since the previous part still shares the old allocation.
+                if self.buf.capacity() - self.buf.len() < chunk.len() {
+                    self.buf
+                        .reserve(chunk.len().max(self.last_part_len.min(self.max_part_size)));
+                }
+                self.buf.extend_from_slice(&chunk);
+            }
             Some(Err(e)) => return Err(e.into()),
             None => self.eof = true,
         }
@@ -377,6 +389,7 @@ where
     /// delimiter. `None` if the bytes after the delimiter have not arrived.
     fn finish_body(&mut self, body_end: usize, delim_at: usize) -> Result<Option<Bytes>> {
         let after = delim_at + self.delimiter.len();
+        self.last_part_len = body_end + 1024;
         match self.after_delimiter(after)? {
             AfterDelimiter::NeedMore => Ok(None),
             AfterDelimiter::Close => {
