@@ -6,11 +6,13 @@
 //! under a final name.
 
 use std::collections::HashSet;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use dicom_dictionary_std::uids;
+use dicom_object::FileMetaTable;
 
 use super::Pseudonymizer;
 use crate::error::{Error, Result};
@@ -138,10 +140,12 @@ pub fn pseudonymize_tree(
             .map(|_| {
                 scope.spawn(|| {
                     let mut done = Vec::new();
+                    // One read buffer per thread, reused: no fresh pages to fault in per file.
+                    let mut buffer = Vec::new();
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(path) = files.get(i) else { break };
-                        done.push((i, job.file(path)));
+                        done.push((i, job.file(path, &mut buffer)));
                     }
                     done
                 })
@@ -196,23 +200,47 @@ enum Skip {
 }
 
 impl Job<'_> {
-    fn file(&self, path: &Path) -> Result<Done, Skip> {
-        let bytes = std::fs::read(path).map_err(|e| Skip::Failed(format!("cannot read: {e}")))?;
-        let bytes_in = bytes.len() as u64;
-        let is_dicom = bytes.get(128..132) == Some(b"DICM") || bytes.starts_with(b"DICM");
-        if !is_dicom {
+    fn file(&self, path: &Path, buffer: &mut Vec<u8>) -> Result<Done, Skip> {
+        buffer.clear();
+        std::fs::File::open(path)
+            .and_then(|mut f| f.read_to_end(buffer))
+            .map_err(|e| Skip::Failed(format!("cannot read: {e}")))?;
+        let bytes_in = buffer.len() as u64;
+        let Some(meta) = Meta::parse(buffer) else {
             return Err(Skip::Skipped("not a DICOM file (no DICM magic)".into()));
-        }
-        let mut instance = Instance::from_part10(bytes).map_err(|e| Skip::Failed(e.to_string()))?;
-        if instance.sop_class_uid() == uids::MEDIA_STORAGE_DIRECTORY_STORAGE {
+        };
+        let meta = meta.map_err(Skip::Failed)?;
+        if meta.sop_class == uids::MEDIA_STORAGE_DIRECTORY_STORAGE {
             return Err(Skip::Skipped(
                 "DICOMDIR (its paths would not match the output)".into(),
             ));
         }
-        let head = self
+        let failed = |e: Error| Skip::Failed(e.to_string());
+        let dataset = &buffer[meta.dataset_start..];
+        // Fast path: write the new head, then the pixel bytes straight from the read buffer.
+        let split = self
             .pseudonymizer
-            .pseudonymize_returning_header(&mut instance)
-            .map_err(|e| Skip::Failed(e.to_string()))?;
+            .pseudonymize_split(dataset, &meta.sop_class, &meta.sop_instance, &meta.ts)
+            .map_err(failed)?;
+        let (output, header, tail) = match split {
+            Some(fast) => {
+                let head = Instance::from_dataset(
+                    fast.head_bytes,
+                    &fast.sop_class,
+                    &fast.sop_instance,
+                    &meta.ts,
+                );
+                (head, Some(fast.head), fast.tail)
+            }
+            None => {
+                let mut instance = Instance::from_part10(buffer.clone()).map_err(failed)?;
+                let header = self
+                    .pseudonymizer
+                    .pseudonymize_returning_header(&mut instance)
+                    .map_err(failed)?;
+                (instance, header, Vec::new())
+            }
+        };
         let target = match (self.single_file_target, self.layout) {
             (Some(target), _) => target.to_owned(),
             (None, TreeLayout::Mirror) => {
@@ -220,12 +248,12 @@ impl Job<'_> {
                 self.output.join(relative)
             }
             (None, TreeLayout::Adit) => {
-                let header = match head {
-                    Some(head) => head,
-                    None => instance.header().map_err(|e| Skip::Failed(e.to_string()))?,
+                let header = match header {
+                    Some(header) => header,
+                    None => output.header().map_err(failed)?,
                 };
                 self.output
-                    .join(FolderLayout::new().relative_path(&header, instance.sop_instance_uid()))
+                    .join(FolderLayout::new().relative_path(&header, output.sop_instance_uid()))
             }
         };
         let fresh = self
@@ -239,8 +267,8 @@ impl Job<'_> {
                 target.display()
             )));
         }
-        let bytes_out =
-            write_atomically(&target, &instance).map_err(|e| Skip::Failed(e.to_string()))?;
+        let tail: Vec<&[u8]> = tail.into_iter().map(|r| &dataset[r]).collect();
+        let bytes_out = write_atomically(&target, &output, &tail).map_err(failed)?;
         Ok(Done {
             bytes_in,
             bytes_out,
@@ -248,8 +276,49 @@ impl Job<'_> {
     }
 }
 
-/// Writes the instance to a temporary file next to `target`, then renames it.
-fn write_atomically(target: &Path, instance: &Instance) -> Result<u64> {
+/// The identity of a Part-10 file, read from its meta.
+struct Meta {
+    sop_class: String,
+    sop_instance: String,
+    ts: String,
+    dataset_start: usize,
+}
+
+impl Meta {
+    /// `None` if there is no `DICM` magic; `Some(Err)` if the meta is broken.
+    fn parse(bytes: &[u8]) -> Option<Result<Self, String>> {
+        let start = if bytes.get(128..132) == Some(b"DICM") {
+            128
+        } else if bytes.starts_with(b"DICM") {
+            0
+        } else {
+            return None;
+        };
+        let mut cursor = std::io::Cursor::new(&bytes[start..]);
+        Some(match FileMetaTable::from_reader(&mut cursor) {
+            Ok(meta) => {
+                let dataset_start =
+                    start + usize::try_from(cursor.position()).unwrap_or(usize::MAX);
+                if dataset_start > bytes.len() {
+                    Err("file meta group length past the end".to_owned())
+                } else {
+                    let trim = |s: &str| s.trim_end_matches(['\0', ' ']).to_owned();
+                    Ok(Self {
+                        sop_class: trim(meta.media_storage_sop_class_uid()),
+                        sop_instance: trim(meta.media_storage_sop_instance_uid()),
+                        ts: trim(meta.transfer_syntax()),
+                        dataset_start,
+                    })
+                }
+            }
+            Err(e) => Err(format!("invalid DICOM file meta: {e}")),
+        })
+    }
+}
+
+/// Writes the instance followed by `tail` to a temporary file next to `target`, then renames
+/// it.
+fn write_atomically(target: &Path, instance: &Instance, tail: &[&[u8]]) -> Result<u64> {
     let parent = target.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
     let file_name = target
@@ -257,13 +326,43 @@ fn write_atomically(target: &Path, instance: &Instance) -> Result<u64> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let temp = parent.join(format!(".{file_name}.adit-tmp"));
-    let data = instance.to_part10()?;
-    std::fs::write(&temp, &data).map_err(|e| Error::io(&temp, e))?;
-    std::fs::rename(&temp, target).map_err(|e| {
+    let written = (|| -> Result<u64> {
+        let mut file = std::fs::File::create(&temp).map_err(|e| Error::io(&temp, e))?;
+        let mut counter = CountingWriter {
+            inner: &mut file,
+            count: 0,
+        };
+        instance.write_part10(&mut counter)?;
+        for part in tail {
+            counter.write_all(part).map_err(|e| Error::io(&temp, e))?;
+        }
+        Ok(counter.count)
+    })();
+    let cleanup = |e| {
         let _ = std::fs::remove_file(&temp);
-        Error::io(target, e)
-    })?;
-    Ok(data.len() as u64)
+        e
+    };
+    let written = written.map_err(cleanup)?;
+    std::fs::rename(&temp, target).map_err(|e| cleanup(Error::io(target, e)))?;
+    Ok(written)
+}
+
+/// Counts what goes through to the file.
+struct CountingWriter<W> {
+    inner: W,
+    count: u64,
+}
+
+impl<W: Write> Write for CountingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Every file below `dir`, following symlinks to files but not to folders (no loops).
