@@ -42,6 +42,9 @@ fn main() -> ExitCode {
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
+/// Builds a tool's command line for an output folder.
+type CommandFor<'a> = Box<dyn Fn(&Path) -> Command + 'a>;
+
 /// Child mode: what `adit pseudonymize IN OUT --profile adit --pseudonym BENCH --secret ...`
 /// runs, without the CLI parsing.
 fn ours(args: &[String]) -> Res<()> {
@@ -139,7 +142,7 @@ fn bench(args: &[String]) -> Res<()> {
         bytes as f64 / 1e6
     );
 
-    let tools: [(&str, Box<dyn Fn(&Path) -> Command>); 3] = [
+    let tools: [(&str, CommandFor); 3] = [
         (
             "cp -r",
             Box::new(|out: &Path| {
