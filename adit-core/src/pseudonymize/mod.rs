@@ -219,6 +219,7 @@ impl Pseudonymizer {
         let bytes = instance.dataset_bytes()?;
         let Some(fast) = self.pseudonymize_split(
             &bytes,
+            bytes.len(),
             instance.sop_class_uid(),
             instance.sop_instance_uid(),
             instance.transfer_syntax(),
@@ -238,11 +239,13 @@ impl Pseudonymizer {
     }
 
     /// The fast path on data set bytes (no meta): decodes, pseudonymizes and re-encodes the
-    /// elements before Pixel Data, and says which byte ranges of `dataset` follow them
-    /// unchanged. `Ok(None)` if the transfer syntax or the bytes do not allow it.
+    /// elements before Pixel Data, and says which byte ranges of the data set follow them
+    /// unchanged. `dataset` may be the first bytes of a data set of `dataset_len` bytes.
+    /// `Ok(None)` if the transfer syntax or the bytes at hand do not allow it.
     pub(crate) fn pseudonymize_split(
         &self,
         dataset: &[u8],
+        dataset_len: usize,
         sop_class_uid: &str,
         sop_instance_uid: &str,
         ts_uid: &str,
@@ -254,7 +257,9 @@ impl Pseudonymizer {
             return Ok(None);
         }
         let explicit_vr = ts_uid != uids::IMPLICIT_VR_LITTLE_ENDIAN;
-        let Some(split) = split::split_before_pixel_data(dataset, explicit_vr) else {
+        let Some(split) = split::split_prefix(dataset, dataset_len, explicit_vr)
+            .filter(|split| split.head_end <= dataset.len())
+        else {
             return Ok(None);
         };
         let what = || format!("instance {sop_instance_uid}");

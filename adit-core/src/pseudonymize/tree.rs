@@ -6,7 +6,7 @@
 //! under a final name.
 
 use std::collections::HashSet;
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -201,11 +201,17 @@ enum Skip {
 
 impl Job<'_> {
     fn file(&self, path: &Path, buffer: &mut Vec<u8>) -> Result<Done, Skip> {
+        let cannot_read = |e: std::io::Error| Skip::Failed(format!("cannot read: {e}"));
+        let mut file = std::fs::File::open(path).map_err(cannot_read)?;
+        let total = usize::try_from(file.metadata().map_err(cannot_read)?.len())
+            .map_err(|_| Skip::Failed("too large".into()))?;
+        // Headers come first: read a prefix, and the rest only if the fast path needs it.
         buffer.clear();
-        std::fs::File::open(path)
-            .and_then(|mut f| f.read_to_end(buffer))
-            .map_err(|e| Skip::Failed(format!("cannot read: {e}")))?;
-        let bytes_in = buffer.len() as u64;
+        (&mut file)
+            .take(PREFIX as u64)
+            .read_to_end(buffer)
+            .map_err(cannot_read)?;
+        let bytes_in = total as u64;
         let Some(meta) = Meta::parse(buffer) else {
             return Err(Skip::Skipped("not a DICOM file (no DICM magic)".into()));
         };
@@ -216,12 +222,23 @@ impl Job<'_> {
             ));
         }
         let failed = |e: Error| Skip::Failed(e.to_string());
-        let dataset = &buffer[meta.dataset_start..];
-        // Fast path: write the new head, then the pixel bytes straight from the read buffer.
-        let split = self
-            .pseudonymizer
-            .pseudonymize_split(dataset, &meta.sop_class, &meta.sop_instance, &meta.ts)
-            .map_err(failed)?;
+        let dataset_len = total.saturating_sub(meta.dataset_start);
+        let try_fast = |buffer: &[u8]| {
+            self.pseudonymizer.pseudonymize_split(
+                &buffer[meta.dataset_start..],
+                dataset_len,
+                &meta.sop_class,
+                &meta.sop_instance,
+                &meta.ts,
+            )
+        };
+        let mut split = try_fast(buffer).map_err(failed)?;
+        if split.is_none() && buffer.len() < total {
+            file.read_to_end(buffer).map_err(cannot_read)?;
+            split = try_fast(buffer).map_err(failed)?;
+        }
+        // Fast path: write the new head, then the pixel bytes from the buffer or, past it,
+        // straight from the input file (copy_file_range: the kernel copies, like `cp`).
         let (output, header, tail) = match split {
             Some(fast) => {
                 let head = Instance::from_dataset(
@@ -233,6 +250,9 @@ impl Job<'_> {
                 (head, Some(fast.head), fast.tail)
             }
             None => {
+                if buffer.len() < total {
+                    file.read_to_end(buffer).map_err(cannot_read)?;
+                }
                 let mut instance = Instance::from_part10(buffer.clone()).map_err(failed)?;
                 let header = self
                     .pseudonymizer
@@ -267,7 +287,20 @@ impl Job<'_> {
                 target.display()
             )));
         }
-        let tail: Vec<&[u8]> = tail.into_iter().map(|r| &dataset[r]).collect();
+        let tail: Vec<Tail<'_>> = tail
+            .into_iter()
+            .map(|r| {
+                let (start, end) = (meta.dataset_start + r.start, meta.dataset_start + r.end);
+                match buffer.get(start..end) {
+                    Some(bytes) => Tail::Bytes(bytes),
+                    None => Tail::File {
+                        file: &file,
+                        start: start as u64,
+                        len: (end - start) as u64,
+                    },
+                }
+            })
+            .collect();
         let bytes_out = write_atomically(&target, &output, &tail).map_err(failed)?;
         Ok(Done {
             bytes_in,
@@ -316,9 +349,24 @@ impl Meta {
     }
 }
 
+/// How much of each file is read first; enough for any realistic header.
+const PREFIX: usize = 256 * 1024;
+
+/// A piece of the output after the new head.
+enum Tail<'a> {
+    /// Bytes already read.
+    Bytes(&'a [u8]),
+    /// A range of the input file not read yet.
+    File {
+        file: &'a std::fs::File,
+        start: u64,
+        len: u64,
+    },
+}
+
 /// Writes the instance followed by `tail` to a temporary file next to `target`, then renames
 /// it.
-fn write_atomically(target: &Path, instance: &Instance, tail: &[&[u8]]) -> Result<u64> {
+fn write_atomically(target: &Path, instance: &Instance, tail: &[Tail<'_>]) -> Result<u64> {
     let parent = target.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
     let file_name = target
@@ -334,7 +382,24 @@ fn write_atomically(target: &Path, instance: &Instance, tail: &[&[u8]]) -> Resul
         };
         instance.write_part10(&mut counter)?;
         for part in tail {
-            counter.write_all(part).map_err(|e| Error::io(&temp, e))?;
+            match part {
+                Tail::Bytes(bytes) => counter.write_all(bytes).map_err(|e| Error::io(&temp, e))?,
+                &Tail::File { file, start, len } => {
+                    let mut file = file;
+                    file.seek(SeekFrom::Start(start))
+                        .map_err(|e| Error::io(&temp, e))?;
+                    // File to File: std uses copy_file_range.
+                    let copied = std::io::copy(&mut file.take(len), counter.inner)
+                        .map_err(|e| Error::io(&temp, e))?;
+                    if copied != len {
+                        return Err(Error::invalid_dicom(
+                            temp.display().to_string(),
+                            "input file shorter than its pixel data",
+                        ));
+                    }
+                    counter.count += copied;
+                }
+            }
         }
         Ok(counter.count)
     })();
