@@ -207,10 +207,8 @@ impl Job<'_> {
             .map_err(|_| Skip::Failed("too large".into()))?;
         // Headers come first: read a prefix, and the rest only if the fast path needs it.
         buffer.clear();
-        (&mut file)
-            .take(PREFIX as u64)
-            .read_to_end(buffer)
-            .map_err(cannot_read)?;
+        buffer.resize(PREFIX.min(total), 0);
+        file.read_exact(buffer).map_err(cannot_read)?;
         let bytes_in = total as u64;
         let Some(meta) = Meta::parse(buffer) else {
             return Err(Skip::Skipped("not a DICOM file (no DICM magic)".into()));
@@ -349,8 +347,9 @@ impl Meta {
     }
 }
 
-/// How much of each file is read first; enough for any realistic header.
-const PREFIX: usize = 256 * 1024;
+/// How much of each file is read first: enough for the header of single-frame images (larger
+/// headers, e.g. enhanced multi-frame, just cost a second read).
+const PREFIX: usize = 64 * 1024;
 
 /// A piece of the output after the new head.
 enum Tail<'a> {

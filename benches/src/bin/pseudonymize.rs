@@ -122,6 +122,8 @@ struct Run {
     seconds: f64,
     peak_rss_kb: u64,
     cpu_percent: f64,
+    /// User plus system CPU time.
+    cpu_seconds: f64,
 }
 
 fn bench(args: &[String]) -> Res<()> {
@@ -194,18 +196,19 @@ fn bench(args: &[String]) -> Res<()> {
     };
     let medians: Vec<Run> = results.iter().map(|r| median(r)).collect();
     println!(
-        "{:<10} {:>9} {:>9} {:>9} {:>10} {:>6}",
-        "tool", "seconds", "files/s", "MB/s", "peak RSS", "CPU"
+        "{:<10} {:>9} {:>9} {:>9} {:>10} {:>6} {:>12}",
+        "tool", "seconds", "files/s", "MB/s", "peak RSS", "CPU", "CPU ms/file"
     );
     for ((name, _), run) in tools.iter().zip(&medians) {
         println!(
-            "{:<10} {:>9.3} {:>9.0} {:>9.0} {:>7.1} MB {:>5.0}%",
+            "{:<10} {:>9.3} {:>9.0} {:>9.0} {:>7.1} MB {:>5.0}% {:>12.2}",
             name,
             run.seconds,
             count as f64 / run.seconds,
             bytes as f64 / 1e6 / run.seconds,
             run.peak_rss_kb as f64 / 1024.0,
-            run.cpu_percent
+            run.cpu_percent,
+            run.cpu_seconds * 1000.0 / count as f64
         );
     }
     let (cp, ours, dicognito) = (medians[0], medians[1], medians[2]);
@@ -213,6 +216,16 @@ fn bench(args: &[String]) -> Res<()> {
         "adit-rs is {:.1}x faster than dicognito (target >= 30x) and takes {:.2}x the time of cp -r (target <= 2x)",
         dicognito.seconds / ours.seconds,
         ours.seconds / cp.seconds
+    );
+    println!(
+        "in CPU time: dicognito uses {:.1}x, cp -r {:.2}x of adit-rs; load average now {}",
+        dicognito.cpu_seconds / ours.cpu_seconds,
+        cp.cpu_seconds / ours.cpu_seconds,
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .split_whitespace()
+            .next()
+            .unwrap_or("?")
     );
     Ok(())
 }
@@ -222,7 +235,7 @@ fn measure(cmd: &mut Command) -> Res<Run> {
     Command::new("sync").status()?;
     let mut timed = Command::new("/usr/bin/time");
     timed
-        .args(["-f", "TIME %e %M %P"])
+        .args(["-f", "TIME %e %M %P %U %S"])
         .arg(cmd.get_program())
         .args(cmd.get_args());
     let out = timed.output()?;
@@ -244,6 +257,8 @@ fn measure(cmd: &mut Command) -> Res<Run> {
             .ok_or("no cpu")?
             .trim_end_matches('%')
             .parse()?,
+        cpu_seconds: fields.get(4).ok_or("no user time")?.parse::<f64>()?
+            + fields.get(5).ok_or("no system time")?.parse::<f64>()?,
     })
 }
 
