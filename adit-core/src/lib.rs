@@ -16,6 +16,7 @@
 //! | [`engine`] | [`engine::transfer`]: source → transforms → sink with bounded memory, cancellation, progress and a per-instance [`engine::TransferReport`] |
 //! | [`pseudonymize`] | [`pseudonymize::Pseudonymizer`]: PS3.15 Basic Profile (table as data) with options, keyed UIDs, date shifts and pseudonyms, ADIT's preset; [`pseudonymize::pseudonymize_tree`] for folders |
 //! | [`folder`] | [`folder::FolderSource`], [`folder::FolderSink`] (ADIT's layout, atomic writes) and [`folder::ZipSink`] (AES-256) |
+//! | [`batch`] | ADIT's batch-query and batch-transfer files (`.xlsx`, `.csv`): parsing with every problem located by line and column, study grouping, result export, sample files |
 //! | [`error`] | The crate's [`Error`], with [`Error::is_retriable`] |
 //!
 //! ## Example: a pseudonymizing folder-to-folder transfer
@@ -86,6 +87,7 @@
 //! # }
 //! ```
 
+pub mod batch;
 pub mod engine;
 pub mod error;
 pub mod folder;

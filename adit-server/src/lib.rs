@@ -5,7 +5,7 @@
 //!
 //! | module | job |
 //! |---|---|
-//! | [`cli`] | command-line tools (`adit pseudonymize ...`) |
+//! | [`cli`] | command-line tools (`adit dicom ...`, `adit pseudonymize ...`) |
 //! | [`config`] | defaults → TOML file → `ADIT_*` environment, masked printing |
 //! | [`error`] | the server's error type |
 

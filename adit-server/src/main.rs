@@ -26,6 +26,8 @@ enum Command {
     Config,
     /// De-identify DICOM files or folders (PS3.15 Basic Profile or ADIT's preset).
     Pseudonymize(adit_server::cli::pseudonymize::PseudonymizeArgs),
+    /// DIMSE tools: echo, find, get, move, store.
+    Dicom(adit_server::cli::dicom::DicomArgs),
 }
 
 /// Parts of the product and whether this build contains them yet.
@@ -38,9 +40,12 @@ const FEATURES: &[(&str, bool)] = &[
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Pseudonymize(args) = cli.command {
-        return adit_server::cli::pseudonymize::run(&args);
-    }
+    // The file tools need no configuration.
+    let command = match cli.command {
+        Command::Pseudonymize(args) => return adit_server::cli::pseudonymize::run(&args),
+        Command::Dicom(args) => return adit_server::cli::dicom::run(args),
+        command => command,
+    };
     let config = match Config::load(cli.config.as_deref()) {
         Ok(config) => config,
         Err(e) => {
@@ -48,10 +53,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match cli.command {
+    match command {
         Command::Serve => serve(&config),
         Command::Config => print!("{}", config.to_masked_toml()),
-        Command::Pseudonymize(_) => {}
+        Command::Pseudonymize(_) | Command::Dicom(_) => {}
     }
     ExitCode::SUCCESS
 }

@@ -1,3 +1,4 @@
 //! Command-line tools of the `adit` binary, one module per subcommand group.
 
+pub mod dicom;
 pub mod pseudonymize;
