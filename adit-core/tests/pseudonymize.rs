@@ -431,3 +431,49 @@ fn broken_files_fail_without_stopping_the_run() {
     assert_eq!(&report.failed[0].path, victim);
     assert_eq!(report.written, written.files.len() - 1);
 }
+
+/// Big files take the path that copies pixel data file to file; the result is byte for byte
+/// what the in-memory path gives.
+#[test]
+fn big_files_copied_file_to_file_match_the_in_memory_result() {
+    let corpus = Corpus::new(
+        CorpusSpec::new("pseudo-big")
+            .patients(1)
+            .studies_per_patient(1)
+            .series_per_study(1)
+            .instances_per_series(2)
+            .image_size(512, 512),
+    );
+    let input = tempfile::tempdir().unwrap();
+    let written = corpus.write_to(input.path()).unwrap();
+    assert!(fs::metadata(&written.files[0]).unwrap().len() > 512 * 1024);
+    let output = tempfile::tempdir().unwrap();
+    let p = pseudonymizer("big");
+    let options = TreeOptions {
+        layout: TreeLayout::Mirror,
+        threads: 1,
+    };
+    let report = pseudonymize_tree(input.path(), output.path(), &p, &options).unwrap();
+    assert_eq!(report.written, 2, "{}", report.summary());
+    for original in &written.files {
+        let mut instance = Instance::from_part10(fs::read(original).unwrap()).unwrap();
+        p.pseudonymize(&mut instance).unwrap();
+        let expected = instance.to_part10().unwrap();
+        let relative = original.strip_prefix(input.path()).unwrap();
+        let actual = fs::read(output.path().join(relative)).unwrap();
+        assert_eq!(actual.len(), expected.len());
+        assert!(actual == expected.as_ref(), "identical bytes");
+    }
+    assert_eq!(
+        report.bytes_out,
+        written
+            .files
+            .iter()
+            .map(
+                |f| fs::metadata(output.path().join(f.strip_prefix(input.path()).unwrap()))
+                    .unwrap()
+                    .len()
+            )
+            .sum::<u64>()
+    );
+}

@@ -216,40 +216,89 @@ impl Pseudonymizer {
 
     /// The fast path; `Ok(None)` if it does not apply to this instance.
     fn pseudonymize_bytes(&self, instance: &mut Instance) -> Result<Option<InMemDicomObject>> {
+        let bytes = instance.dataset_bytes()?;
+        let Some(fast) = self.pseudonymize_split(
+            &bytes,
+            bytes.len(),
+            instance.sop_class_uid(),
+            instance.sop_instance_uid(),
+            instance.transfer_syntax(),
+        )?
+        else {
+            return Ok(None);
+        };
+        let tail_len: usize = fast.tail.iter().map(|r| r.len()).sum();
+        let mut out = Vec::with_capacity(fast.head_bytes.len() + tail_len);
+        out.extend_from_slice(&fast.head_bytes);
+        for range in fast.tail {
+            out.extend_from_slice(&bytes[range]);
+        }
         let ts_uid = instance.transfer_syntax().to_owned();
-        let Some(ts) = TransferSyntaxRegistry.get(&ts_uid) else {
+        *instance = Instance::from_dataset(out, &fast.sop_class, &fast.sop_instance, &ts_uid);
+        Ok(Some(fast.head))
+    }
+
+    /// The fast path on data set bytes (no meta): decodes, pseudonymizes and re-encodes the
+    /// elements before Pixel Data, and says which byte ranges of the data set follow them
+    /// unchanged. `dataset` may be the first bytes of a data set of `dataset_len` bytes.
+    /// `Ok(None)` if the transfer syntax or the bytes at hand do not allow it.
+    pub(crate) fn pseudonymize_split(
+        &self,
+        dataset: &[u8],
+        dataset_len: usize,
+        sop_class_uid: &str,
+        sop_instance_uid: &str,
+        ts_uid: &str,
+    ) -> Result<Option<SplitOutput>> {
+        let Some(ts) = TransferSyntaxRegistry.get(ts_uid) else {
             return Ok(None);
         };
         if ts.endianness() != Endianness::Little || matches!(ts.codec(), Codec::Dataset(_)) {
             return Ok(None);
         }
         let explicit_vr = ts_uid != uids::IMPLICIT_VR_LITTLE_ENDIAN;
-        let bytes = instance.dataset_bytes()?;
-        let Some(split) = split::split_before_pixel_data(&bytes, explicit_vr) else {
+        let Some(split) = split::split_prefix(dataset, dataset_len, explicit_vr)
+            .filter(|split| split.head_end <= dataset.len())
+        else {
             return Ok(None);
         };
-        let what = || format!("instance {}", instance.sop_instance_uid());
-        let mut head = InMemDicomObject::read_dataset_with_ts(&bytes[..split.head_end], ts)
+        let what = || format!("instance {sop_instance_uid}");
+        let mut head = InMemDicomObject::read_dataset_with_ts(&dataset[..split.head_end], ts)
             .map_err(|e| Error::invalid_dicom(what(), e))?;
         self.pseudonymize_data_set(&mut head);
-        let tail_len: usize = split.tail.iter().map(|r| r.len()).sum();
-        let mut out = Vec::with_capacity(split.head_end + tail_len + 1024);
-        head.write_dataset_with_ts(&mut out, ts)
+        let mut head_bytes = Vec::with_capacity(split.head_end + 1024);
+        head.write_dataset_with_ts(&mut head_bytes, ts)
             .map_err(|e| Error::invalid_dicom(what(), e))?;
-        for range in split.tail {
-            out.extend_from_slice(&bytes[range]);
-        }
-        let sop_class = element_string(&head, tags::SOP_CLASS_UID)
-            .unwrap_or_else(|| instance.sop_class_uid().to_owned());
+        let sop_class =
+            element_string(&head, tags::SOP_CLASS_UID).unwrap_or_else(|| sop_class_uid.to_owned());
         let sop_instance = element_string(&head, tags::SOP_INSTANCE_UID).unwrap_or_else(|| {
             match self.rules.for_tag(tags::SOP_INSTANCE_UID) {
-                Rule::Keep => instance.sop_instance_uid().to_owned(),
-                _ => self.keyed.uid(instance.sop_instance_uid()),
+                Rule::Keep => sop_instance_uid.to_owned(),
+                _ => self.keyed.uid(sop_instance_uid),
             }
         });
-        *instance = Instance::from_dataset(out, &sop_class, &sop_instance, &ts_uid);
-        Ok(Some(head))
+        Ok(Some(SplitOutput {
+            head,
+            head_bytes,
+            tail: split.tail,
+            sop_class,
+            sop_instance,
+        }))
     }
+}
+
+/// What the fast path produced: the new head and the input ranges to append after it.
+pub(crate) struct SplitOutput {
+    /// The pseudonymized elements before Pixel Data.
+    pub(crate) head: InMemDicomObject,
+    /// `head`, encoded in the input's transfer syntax.
+    pub(crate) head_bytes: Vec<u8>,
+    /// Byte ranges of the input data set to copy after `head_bytes`.
+    pub(crate) tail: Vec<std::ops::Range<usize>>,
+    /// SOP Class UID of the result.
+    pub(crate) sop_class: String,
+    /// SOP Instance UID of the result.
+    pub(crate) sop_instance: String,
 }
 
 impl Transform for Pseudonymizer {

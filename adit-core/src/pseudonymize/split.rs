@@ -33,10 +33,19 @@ pub(super) struct Split {
 /// Splits a Little Endian data set before Pixel Data. `None` if the bytes are malformed or
 /// anything other than Pixel Data, private elements, Digital Signatures or trailing padding
 /// follows Pixel Data.
+#[cfg(test)]
 pub(super) fn split_before_pixel_data(bytes: &[u8], explicit_vr: bool) -> Option<Split> {
+    split_prefix(bytes, bytes.len(), explicit_vr)
+}
+
+/// [`split_before_pixel_data`] on the first bytes of a data set of `total` bytes: element
+/// values past the prefix are skipped by their length, never read. `None` also when a header
+/// lies past the prefix (e.g. encapsulated pixel data): then read everything and try again.
+pub(super) fn split_prefix(bytes: &[u8], total: usize, explicit_vr: bool) -> Option<Split> {
+    let bytes = Prefix { bytes, total };
     let mut pos = 0;
-    while pos < bytes.len() {
-        let (tag, end) = element_end(bytes, pos, explicit_vr, 0)?;
+    while pos < total {
+        let (tag, end) = element_end(&bytes, pos, explicit_vr, 0)?;
         if tag >= PIXEL_DATA {
             break;
         }
@@ -44,8 +53,8 @@ pub(super) fn split_before_pixel_data(bytes: &[u8], explicit_vr: bool) -> Option
     }
     let head_end = pos;
     let mut tail = Vec::new();
-    while pos < bytes.len() {
-        let (tag, end) = element_end(bytes, pos, explicit_vr, 0)?;
+    while pos < total {
+        let (tag, end) = element_end(&bytes, pos, explicit_vr, 0)?;
         let private = (tag >> 16) % 2 == 1;
         if tag == PIXEL_DATA {
             tail.push(pos..end);
@@ -57,22 +66,39 @@ pub(super) fn split_before_pixel_data(bytes: &[u8], explicit_vr: bool) -> Option
     Some(Split { head_end, tail })
 }
 
-fn u16_at(bytes: &[u8], pos: usize) -> Option<u16> {
+/// The bytes at hand and the length of the whole data set.
+struct Prefix<'a> {
+    bytes: &'a [u8],
+    total: usize,
+}
+
+impl Prefix<'_> {
+    fn get(&self, range: Range<usize>) -> Option<&[u8]> {
+        self.bytes.get(range)
+    }
+}
+
+fn u16_at(bytes: &Prefix<'_>, pos: usize) -> Option<u16> {
     let b = bytes.get(pos..pos.checked_add(2)?)?;
     Some(u16::from_le_bytes([b[0], b[1]]))
 }
 
-fn u32_at(bytes: &[u8], pos: usize) -> Option<u32> {
+fn u32_at(bytes: &Prefix<'_>, pos: usize) -> Option<u32> {
     let b = bytes.get(pos..pos.checked_add(4)?)?;
     Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 
-fn tag_at(bytes: &[u8], pos: usize) -> Option<u32> {
+fn tag_at(bytes: &Prefix<'_>, pos: usize) -> Option<u32> {
     Some((u32::from(u16_at(bytes, pos)?) << 16) | u32::from(u16_at(bytes, pos + 2)?))
 }
 
 /// The tag of the element at `pos` and the position just after it.
-fn element_end(bytes: &[u8], pos: usize, explicit_vr: bool, depth: usize) -> Option<(u32, usize)> {
+fn element_end(
+    bytes: &Prefix<'_>,
+    pos: usize,
+    explicit_vr: bool,
+    depth: usize,
+) -> Option<(u32, usize)> {
     if depth > MAX_DEPTH {
         return None;
     }
@@ -112,14 +138,14 @@ fn element_end(bytes: &[u8], pos: usize, explicit_vr: bool, depth: usize) -> Opt
     let start = pos.checked_add(header)?;
     if len != UNDEFINED {
         let end = start.checked_add(usize::try_from(len).ok()?)?;
-        return (end <= bytes.len()).then_some((tag, end));
+        return (end <= bytes.total).then_some((tag, end));
     }
     Some((tag, items_end(bytes, start, nested_explicit, depth + 1)?))
 }
 
 /// The end of an undefined-length sequence (or encapsulated pixel data) whose items start
 /// at `pos`.
-fn items_end(bytes: &[u8], mut pos: usize, explicit_vr: bool, depth: usize) -> Option<usize> {
+fn items_end(bytes: &Prefix<'_>, mut pos: usize, explicit_vr: bool, depth: usize) -> Option<usize> {
     loop {
         match tag_at(bytes, pos)? {
             SEQUENCE_END => return pos.checked_add(8),
@@ -134,7 +160,7 @@ fn items_end(bytes: &[u8], mut pos: usize, explicit_vr: bool, depth: usize) -> O
                 } else {
                     pos = pos.checked_add(usize::try_from(len).ok()?)?;
                 }
-                if pos > bytes.len() {
+                if pos > bytes.total {
                     return None;
                 }
             }
@@ -220,6 +246,21 @@ mod tests {
         let ts = dicom_dictionary_std::uids::JPEG_BASELINE8_BIT;
         let bytes = encode(&sample(pixels), ts);
         check(&bytes, true, ts);
+    }
+
+    #[test]
+    fn a_prefix_is_enough_for_native_pixel_data() {
+        let explicit = dicom_dictionary_std::uids::EXPLICIT_VR_LITTLE_ENDIAN;
+        let mut object = sample(native());
+        object.remove_element(Tag(0x7FE1, 0x0010));
+        object.remove_element(Tag(0xFFFC, 0xFFFC));
+        let bytes = encode(&object, explicit);
+        let whole = split_before_pixel_data(&bytes, true).unwrap();
+        let pixel_header_end = whole.tail[0].start + 12;
+        let from_prefix = split_prefix(&bytes[..pixel_header_end], bytes.len(), true).unwrap();
+        assert_eq!(from_prefix, whole);
+        // Without the pixel data header there is nothing to go on.
+        assert!(split_prefix(&bytes[..whole.head_end + 4], bytes.len(), true).is_none());
     }
 
     #[test]

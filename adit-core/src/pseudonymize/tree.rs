@@ -6,11 +6,13 @@
 //! under a final name.
 
 use std::collections::HashSet;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use dicom_dictionary_std::uids;
+use dicom_object::FileMetaTable;
 
 use super::Pseudonymizer;
 use crate::error::{Error, Result};
@@ -138,10 +140,12 @@ pub fn pseudonymize_tree(
             .map(|_| {
                 scope.spawn(|| {
                     let mut done = Vec::new();
+                    // One read buffer per thread, reused: no fresh pages to fault in per file.
+                    let mut buffer = Vec::new();
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(path) = files.get(i) else { break };
-                        done.push((i, job.file(path)));
+                        done.push((i, job.file(path, &mut buffer)));
                     }
                     done
                 })
@@ -196,23 +200,65 @@ enum Skip {
 }
 
 impl Job<'_> {
-    fn file(&self, path: &Path) -> Result<Done, Skip> {
-        let bytes = std::fs::read(path).map_err(|e| Skip::Failed(format!("cannot read: {e}")))?;
-        let bytes_in = bytes.len() as u64;
-        let is_dicom = bytes.get(128..132) == Some(b"DICM") || bytes.starts_with(b"DICM");
-        if !is_dicom {
+    fn file(&self, path: &Path, buffer: &mut Vec<u8>) -> Result<Done, Skip> {
+        let cannot_read = |e: std::io::Error| Skip::Failed(format!("cannot read: {e}"));
+        let mut file = std::fs::File::open(path).map_err(cannot_read)?;
+        let total = usize::try_from(file.metadata().map_err(cannot_read)?.len())
+            .map_err(|_| Skip::Failed("too large".into()))?;
+        // Headers come first: read a prefix, and the rest only if the fast path needs it.
+        buffer.clear();
+        buffer.resize(PREFIX.min(total), 0);
+        file.read_exact(buffer).map_err(cannot_read)?;
+        let bytes_in = total as u64;
+        let Some(meta) = Meta::parse(buffer) else {
             return Err(Skip::Skipped("not a DICOM file (no DICM magic)".into()));
-        }
-        let mut instance = Instance::from_part10(bytes).map_err(|e| Skip::Failed(e.to_string()))?;
-        if instance.sop_class_uid() == uids::MEDIA_STORAGE_DIRECTORY_STORAGE {
+        };
+        let meta = meta.map_err(Skip::Failed)?;
+        if meta.sop_class == uids::MEDIA_STORAGE_DIRECTORY_STORAGE {
             return Err(Skip::Skipped(
                 "DICOMDIR (its paths would not match the output)".into(),
             ));
         }
-        let head = self
-            .pseudonymizer
-            .pseudonymize_returning_header(&mut instance)
-            .map_err(|e| Skip::Failed(e.to_string()))?;
+        let failed = |e: Error| Skip::Failed(e.to_string());
+        let dataset_len = total.saturating_sub(meta.dataset_start);
+        let try_fast = |buffer: &[u8]| {
+            self.pseudonymizer.pseudonymize_split(
+                &buffer[meta.dataset_start..],
+                dataset_len,
+                &meta.sop_class,
+                &meta.sop_instance,
+                &meta.ts,
+            )
+        };
+        let mut split = try_fast(buffer).map_err(failed)?;
+        if split.is_none() && buffer.len() < total {
+            file.read_to_end(buffer).map_err(cannot_read)?;
+            split = try_fast(buffer).map_err(failed)?;
+        }
+        // Fast path: write the new head, then the pixel bytes from the buffer or, past it,
+        // straight from the input file (copy_file_range: the kernel copies, like `cp`).
+        let (output, header, tail) = match split {
+            Some(fast) => {
+                let head = Instance::from_dataset(
+                    fast.head_bytes,
+                    &fast.sop_class,
+                    &fast.sop_instance,
+                    &meta.ts,
+                );
+                (head, Some(fast.head), fast.tail)
+            }
+            None => {
+                if buffer.len() < total {
+                    file.read_to_end(buffer).map_err(cannot_read)?;
+                }
+                let mut instance = Instance::from_part10(buffer.clone()).map_err(failed)?;
+                let header = self
+                    .pseudonymizer
+                    .pseudonymize_returning_header(&mut instance)
+                    .map_err(failed)?;
+                (instance, header, Vec::new())
+            }
+        };
         let target = match (self.single_file_target, self.layout) {
             (Some(target), _) => target.to_owned(),
             (None, TreeLayout::Mirror) => {
@@ -220,12 +266,12 @@ impl Job<'_> {
                 self.output.join(relative)
             }
             (None, TreeLayout::Adit) => {
-                let header = match head {
-                    Some(head) => head,
-                    None => instance.header().map_err(|e| Skip::Failed(e.to_string()))?,
+                let header = match header {
+                    Some(header) => header,
+                    None => output.header().map_err(failed)?,
                 };
                 self.output
-                    .join(FolderLayout::new().relative_path(&header, instance.sop_instance_uid()))
+                    .join(FolderLayout::new().relative_path(&header, output.sop_instance_uid()))
             }
         };
         let fresh = self
@@ -239,8 +285,21 @@ impl Job<'_> {
                 target.display()
             )));
         }
-        let bytes_out =
-            write_atomically(&target, &instance).map_err(|e| Skip::Failed(e.to_string()))?;
+        let tail: Vec<Tail<'_>> = tail
+            .into_iter()
+            .map(|r| {
+                let (start, end) = (meta.dataset_start + r.start, meta.dataset_start + r.end);
+                match buffer.get(start..end) {
+                    Some(bytes) => Tail::Bytes(bytes),
+                    None => Tail::File {
+                        file: &file,
+                        start: start as u64,
+                        len: (end - start) as u64,
+                    },
+                }
+            })
+            .collect();
+        let bytes_out = write_atomically(&target, &output, &tail).map_err(failed)?;
         Ok(Done {
             bytes_in,
             bytes_out,
@@ -248,8 +307,65 @@ impl Job<'_> {
     }
 }
 
-/// Writes the instance to a temporary file next to `target`, then renames it.
-fn write_atomically(target: &Path, instance: &Instance) -> Result<u64> {
+/// The identity of a Part-10 file, read from its meta.
+struct Meta {
+    sop_class: String,
+    sop_instance: String,
+    ts: String,
+    dataset_start: usize,
+}
+
+impl Meta {
+    /// `None` if there is no `DICM` magic; `Some(Err)` if the meta is broken.
+    fn parse(bytes: &[u8]) -> Option<Result<Self, String>> {
+        let start = if bytes.get(128..132) == Some(b"DICM") {
+            128
+        } else if bytes.starts_with(b"DICM") {
+            0
+        } else {
+            return None;
+        };
+        let mut cursor = std::io::Cursor::new(&bytes[start..]);
+        Some(match FileMetaTable::from_reader(&mut cursor) {
+            Ok(meta) => {
+                let dataset_start =
+                    start + usize::try_from(cursor.position()).unwrap_or(usize::MAX);
+                if dataset_start > bytes.len() {
+                    Err("file meta group length past the end".to_owned())
+                } else {
+                    let trim = |s: &str| s.trim_end_matches(['\0', ' ']).to_owned();
+                    Ok(Self {
+                        sop_class: trim(meta.media_storage_sop_class_uid()),
+                        sop_instance: trim(meta.media_storage_sop_instance_uid()),
+                        ts: trim(meta.transfer_syntax()),
+                        dataset_start,
+                    })
+                }
+            }
+            Err(e) => Err(format!("invalid DICOM file meta: {e}")),
+        })
+    }
+}
+
+/// How much of each file is read first: enough for the header of single-frame images (larger
+/// headers, e.g. enhanced multi-frame, just cost a second read).
+const PREFIX: usize = 64 * 1024;
+
+/// A piece of the output after the new head.
+enum Tail<'a> {
+    /// Bytes already read.
+    Bytes(&'a [u8]),
+    /// A range of the input file not read yet.
+    File {
+        file: &'a std::fs::File,
+        start: u64,
+        len: u64,
+    },
+}
+
+/// Writes the instance followed by `tail` to a temporary file next to `target`, then renames
+/// it.
+fn write_atomically(target: &Path, instance: &Instance, tail: &[Tail<'_>]) -> Result<u64> {
     let parent = target.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
     let file_name = target
@@ -257,13 +373,60 @@ fn write_atomically(target: &Path, instance: &Instance) -> Result<u64> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let temp = parent.join(format!(".{file_name}.adit-tmp"));
-    let data = instance.to_part10()?;
-    std::fs::write(&temp, &data).map_err(|e| Error::io(&temp, e))?;
-    std::fs::rename(&temp, target).map_err(|e| {
+    let written = (|| -> Result<u64> {
+        let mut file = std::fs::File::create(&temp).map_err(|e| Error::io(&temp, e))?;
+        let mut counter = CountingWriter {
+            inner: &mut file,
+            count: 0,
+        };
+        instance.write_part10(&mut counter)?;
+        for part in tail {
+            match part {
+                Tail::Bytes(bytes) => counter.write_all(bytes).map_err(|e| Error::io(&temp, e))?,
+                &Tail::File { file, start, len } => {
+                    let mut file = file;
+                    file.seek(SeekFrom::Start(start))
+                        .map_err(|e| Error::io(&temp, e))?;
+                    // File to File: std uses copy_file_range.
+                    let copied = std::io::copy(&mut file.take(len), counter.inner)
+                        .map_err(|e| Error::io(&temp, e))?;
+                    if copied != len {
+                        return Err(Error::invalid_dicom(
+                            temp.display().to_string(),
+                            "input file shorter than its pixel data",
+                        ));
+                    }
+                    counter.count += copied;
+                }
+            }
+        }
+        Ok(counter.count)
+    })();
+    let cleanup = |e| {
         let _ = std::fs::remove_file(&temp);
-        Error::io(target, e)
-    })?;
-    Ok(data.len() as u64)
+        e
+    };
+    let written = written.map_err(cleanup)?;
+    std::fs::rename(&temp, target).map_err(|e| cleanup(Error::io(target, e)))?;
+    Ok(written)
+}
+
+/// Counts what goes through to the file.
+struct CountingWriter<W> {
+    inner: W,
+    count: u64,
+}
+
+impl<W: Write> Write for CountingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Every file below `dir`, following symlinks to files but not to folders (no loops).
