@@ -15,6 +15,7 @@
 //! | [`transform`] | The [`transform::Transform`] trait and two transforms: [`transform::ExcludeModalities`], [`transform::SetTags`] |
 //! | [`engine`] | [`engine::transfer`]: source → transforms → sink with bounded memory, cancellation, progress and a per-instance [`engine::TransferReport`] |
 //! | [`folder`] | [`folder::FolderSource`], [`folder::FolderSink`] (ADIT's layout, atomic writes) and [`folder::ZipSink`] (AES-256) |
+//! | [`queue`] | The [`queue::Queue`] trait (enqueue, claim, complete, fail, retry, cancel, abort) and its plain types: [`queue::JobSpec`], [`queue::Job`], [`queue::RetryPolicy`], [`queue::TaskError`] |
 //! | [`error`] | The crate's [`Error`], with [`Error::is_retriable`] |
 //!
 //! ## Example: folder to folder through a transform
@@ -81,6 +82,7 @@ pub mod error;
 pub mod folder;
 pub mod instance;
 pub mod model;
+pub mod queue;
 pub mod sink;
 pub mod source;
 pub mod transform;
