@@ -539,6 +539,13 @@ impl JobQueue {
     ) -> Result<Option<Job>> {
         for _ in 0..PG_CLAIM_LOCK_RETRIES {
             let now = self.now();
+            // A claim need not wait for its WAL flush: if the server crashes before the flush,
+            // the job is simply `todo` again (and the worker's outcome is refused by the fence).
+            let mut tx = pool.begin().await.map_err(db("postgres", "claim a job"))?;
+            sqlx::query("SET LOCAL synchronous_commit = off")
+                .execute(&mut *tx)
+                .await
+                .map_err(db("postgres", "claim a job"))?;
             let row = sqlx::query(concat!(
                 "UPDATE adit_queue_jobs SET status = 'doing', attempts = attempts + 1,
                      worker_id = $2, heartbeat_at = $3, started_at = $3, finished_at = NULL
@@ -557,10 +564,14 @@ impl JobQueue {
             .bind(queues)
             .bind(&worker.0)
             .bind(now)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *tx)
             .await;
             match row {
-                Ok(row) => return row.as_ref().map(pg_job).transpose(),
+                Ok(row) => {
+                    let job = row.as_ref().map(pg_job).transpose()?;
+                    tx.commit().await.map_err(db("postgres", "claim a job"))?;
+                    return Ok(job);
+                }
                 // Another worker started a job with the same lock key between our check and
                 // our update: the unique index refused; look again.
                 Err(sqlx::Error::Database(e)) if e.is_unique_violation() => continue,
