@@ -17,6 +17,7 @@
 //! | [`pseudonymize`] | [`pseudonymize::Pseudonymizer`]: PS3.15 Basic Profile (table as data) with options, keyed UIDs, date shifts and pseudonyms, ADIT's preset; [`pseudonymize::pseudonymize_tree`] for folders |
 //! | [`folder`] | [`folder::FolderSource`], [`folder::FolderSink`] (ADIT's layout, atomic writes) and [`folder::ZipSink`] (AES-256) |
 //! | [`batch`] | ADIT's batch-query and batch-transfer files (`.xlsx`, `.csv`): parsing with every problem located by line and column, study grouping, result export, sample files |
+//! | [`queue`] | The [`queue::Queue`] trait (enqueue, claim, complete, fail, retry, cancel, abort) and its plain types: [`queue::JobSpec`], [`queue::Job`], [`queue::RetryPolicy`], [`queue::TaskError`] |
 //! | [`error`] | The crate's [`Error`], with [`Error::is_retriable`] |
 //!
 //! ## Example: a pseudonymizing folder-to-folder transfer
@@ -94,6 +95,7 @@ pub mod folder;
 pub mod instance;
 pub mod model;
 pub mod pseudonymize;
+pub mod queue;
 pub mod sink;
 pub mod source;
 pub mod transform;

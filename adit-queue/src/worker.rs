@@ -1,0 +1,511 @@
+//! [`Worker`]: claims jobs of its queues and runs the registered task handlers.
+//!
+//! One worker runs `concurrency` claim loops. A loop claims the most urgent runnable job of
+//! the queues whose time window is open, runs its handler in its own tokio task (a panic
+//! fails the job instead of the worker) and records the outcome. Idle loops sleep until a
+//! wake-up (PostgreSQL `NOTIFY`, or the in-process notifier on SQLite) or the poll interval.
+//!
+//! Beside the loops, the worker
+//! - sends heartbeats for its running jobs every `heartbeat_interval`; the answer also tells
+//!   which of its jobs have an abort request (their [`JobContext::cancel`] token trips) or were
+//!   taken away after a missed heartbeat (the token trips too, and the outcome is dropped);
+//! - puts back jobs of dead workers: running jobs without a heartbeat for `stale_after`;
+//! - fires its periodic tasks' cron slots (each slot once across all workers).
+//!
+//! Shutdown (the token given to [`Worker::run`]) stops claiming, lets running jobs finish for
+//! up to `shutdown_timeout`, then trips their tokens and puts the ones that fail back to
+//! `todo` without counting the attempt.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use adit_core::queue::{ClaimedJob, Job, JobId, JobStatus, Queue, TaskError, WorkerId};
+use chrono::FixedOffset;
+use futures::future::BoxFuture;
+use sqlx::postgres::PgListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::Result;
+use crate::periodic::PeriodicTask;
+use crate::store::{JobQueue, NOTIFY_CHANNEL};
+use crate::window::{TimeWindow, is_open};
+
+/// What a task handler returns.
+pub type TaskResult = std::result::Result<(), TaskError>;
+
+type Handler = Arc<dyn Fn(JobContext) -> BoxFuture<'static, TaskResult> + Send + Sync>;
+
+/// Settings of a [`Worker`].
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Queues to claim from.
+    pub queues: Vec<String>,
+    /// Jobs run at the same time.
+    pub concurrency: usize,
+    /// Longest sleep of an idle claim loop without a wake-up.
+    pub poll_interval: Duration,
+    /// Time between heartbeats (and abort checks) of running jobs.
+    pub heartbeat_interval: Duration,
+    /// A running job without a heartbeat for this long belongs to a dead worker and is put back.
+    pub stale_after: Duration,
+    /// How long shutdown waits for running jobs before tripping their tokens.
+    pub shutdown_timeout: Duration,
+    /// Time windows per queue; a queue without an entry is always open.
+    pub windows: HashMap<String, Vec<TimeWindow>>,
+    /// Offset in which windows are read.
+    pub utc_offset: FixedOffset,
+    /// How often due cron slots are looked for.
+    pub periodic_interval: Duration,
+}
+
+impl WorkerConfig {
+    /// Defaults for `queues`: concurrency 1, poll 1 s, heartbeat 1 s, stale after 30 s,
+    /// shutdown timeout 30 s, no windows, UTC.
+    pub fn new<S: Into<String>>(queues: impl IntoIterator<Item = S>) -> Self {
+        WorkerConfig {
+            queues: queues.into_iter().map(Into::into).collect(),
+            concurrency: 1,
+            poll_interval: Duration::from_secs(1),
+            heartbeat_interval: Duration::from_secs(1),
+            stale_after: Duration::from_secs(30),
+            shutdown_timeout: Duration::from_secs(30),
+            windows: HashMap::new(),
+            utc_offset: FixedOffset::east_opt(0)
+                .unwrap_or_else(|| FixedOffset::west_opt(0).unwrap_or_else(|| unreachable!())),
+            periodic_interval: Duration::from_secs(1),
+        }
+    }
+
+    /// Sets the concurrency (at least 1).
+    pub fn with_concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// Restricts `queue` to `windows`.
+    pub fn with_windows(mut self, queue: &str, windows: Vec<TimeWindow>) -> Self {
+        self.windows.insert(queue.to_owned(), windows);
+        self
+    }
+}
+
+/// Why a job's cancellation token tripped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StopReason {
+    /// Someone asked to abort the job.
+    Abort,
+    /// The worker is shutting down; the job goes back to the queue if it fails now.
+    Shutdown,
+    /// The job was recovered by another worker after this one missed heartbeats.
+    Lost,
+}
+
+const REASON_NONE: u8 = 0;
+const REASON_ABORT: u8 = 1;
+const REASON_SHUTDOWN: u8 = 2;
+const REASON_LOST: u8 = 3;
+
+/// What a task handler gets: the job and the token that trips when it must stop.
+#[derive(Debug, Clone)]
+pub struct JobContext {
+    /// The job as claimed (attempts include this one).
+    pub job: Job,
+    /// Trips on abort, on shutdown after the timeout, or when the job was lost.
+    pub cancel: CancellationToken,
+    /// The queue, e.g. to enqueue follow-up jobs.
+    pub queue: JobQueue,
+    reason: Arc<AtomicU8>,
+}
+
+impl JobContext {
+    /// Why [`JobContext::cancel`] tripped, if it did.
+    pub fn stop_reason(&self) -> Option<StopReason> {
+        reason_of(self.reason.load(Ordering::SeqCst))
+    }
+}
+
+fn reason_of(code: u8) -> Option<StopReason> {
+    match code {
+        REASON_ABORT => Some(StopReason::Abort),
+        REASON_SHUTDOWN => Some(StopReason::Shutdown),
+        REASON_LOST => Some(StopReason::Lost),
+        _ => None,
+    }
+}
+
+/// A worker: register handlers, then [`Worker::run`].
+pub struct Worker {
+    queue: JobQueue,
+    id: WorkerId,
+    config: WorkerConfig,
+    handlers: HashMap<String, Handler>,
+    periodic: Vec<PeriodicTask>,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("id", &self.id)
+            .field("config", &self.config)
+            .field("tasks", &self.handlers.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Worker {
+    /// A worker on `queue` with a fresh id (`<host>-<pid>-<n>`).
+    pub fn new(queue: JobQueue, config: WorkerConfig) -> Self {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".to_owned());
+        let millis = chrono::Utc::now().timestamp_millis();
+        let id = format!(
+            "{host}-{}-{millis}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        Worker {
+            queue,
+            id: WorkerId(id),
+            config,
+            handlers: HashMap::new(),
+            periodic: Vec::new(),
+        }
+    }
+
+    /// Replaces the generated id.
+    pub fn with_id(mut self, id: impl Into<String>) -> Self {
+        self.id = WorkerId(id.into());
+        self
+    }
+
+    /// The worker's id, as stored in `worker_id` of the jobs it runs.
+    pub fn id(&self) -> &WorkerId {
+        &self.id
+    }
+
+    /// Registers the handler of `task`.
+    pub fn handle<F, Fut>(mut self, task: &str, handler: F) -> Self
+    where
+        F: Fn(JobContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = TaskResult> + Send + 'static,
+    {
+        let handler: Handler = Arc::new(move |ctx| Box::pin(handler(ctx)));
+        self.handlers.insert(task.to_owned(), handler);
+        self
+    }
+
+    /// Adds a periodic task (its handler is registered with [`Worker::handle`]).
+    pub fn periodic(mut self, task: PeriodicTask) -> Self {
+        self.periodic.push(task);
+        self
+    }
+
+    /// Runs until `shutdown` trips, then shuts down gracefully (see the module docs).
+    pub async fn run(self, shutdown: CancellationToken) -> Result<()> {
+        let inner = Arc::new(Inner {
+            queue: self.queue,
+            id: self.id,
+            config: self.config,
+            handlers: self.handlers,
+            running: Mutex::new(HashMap::new()),
+        });
+        tracing::info!(worker = %inner.id, queues = ?inner.config.queues, "worker started");
+        let background = CancellationToken::new();
+        let mut helpers = JoinSet::new();
+        helpers.spawn(heartbeats(inner.clone(), background.clone()));
+        if let Some(pool) = inner.queue.pg_pool().cloned() {
+            helpers.spawn(listen(inner.clone(), pool, background.clone()));
+        }
+        if !self.periodic.is_empty() {
+            helpers.spawn(fire_periodic(
+                inner.clone(),
+                self.periodic,
+                shutdown.clone(),
+            ));
+        }
+        let mut loops = JoinSet::new();
+        for _ in 0..inner.config.concurrency {
+            loops.spawn(claim_loop(inner.clone(), shutdown.clone()));
+        }
+
+        shutdown.cancelled().await;
+        let drained = tokio::time::timeout(inner.config.shutdown_timeout, async {
+            while loops.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(worker = %inner.id, "shutdown timeout: stopping running jobs");
+            inner.trip_all(REASON_SHUTDOWN);
+            let stopped = tokio::time::timeout(inner.config.shutdown_timeout, async {
+                while loops.join_next().await.is_some() {}
+            })
+            .await;
+            if stopped.is_err() {
+                // Handlers that ignore their token: their jobs stay `doing` without heartbeat
+                // and another worker recovers them after `stale_after`.
+                loops.abort_all();
+            }
+        }
+        background.cancel();
+        while helpers.join_next().await.is_some() {}
+        tracing::info!(worker = %inner.id, "worker stopped");
+        Ok(())
+    }
+}
+
+struct Running {
+    token: CancellationToken,
+    reason: Arc<AtomicU8>,
+}
+
+struct Inner {
+    queue: JobQueue,
+    id: WorkerId,
+    config: WorkerConfig,
+    handlers: HashMap<String, Handler>,
+    running: Mutex<HashMap<JobId, Running>>,
+}
+
+impl Inner {
+    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<JobId, Running>> {
+        self.running.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn trip(&self, id: JobId, reason: u8) {
+        if let Some(run) = self.running().get(&id) {
+            // The first reason wins: an abort stays an abort when shutdown follows.
+            let _ = run.reason.compare_exchange(
+                REASON_NONE,
+                reason,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            );
+            run.token.cancel();
+        }
+    }
+
+    fn trip_all(&self, reason: u8) {
+        for run in self.running().values() {
+            let _ = run.reason.compare_exchange(
+                REASON_NONE,
+                reason,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            );
+            run.token.cancel();
+        }
+    }
+
+    fn open_queues(&self) -> Vec<String> {
+        let now = self.queue.clock().now();
+        self.config
+            .queues
+            .iter()
+            .filter(|q| {
+                self.config
+                    .windows
+                    .get(*q)
+                    .is_none_or(|w| is_open(w, now, self.config.utc_offset))
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+async fn claim_loop(inner: Arc<Inner>, shutdown: CancellationToken) {
+    let notify = inner.queue.notifier().clone();
+    while !shutdown.is_cancelled() {
+        // Registered before the claim, so a wake-up between an empty claim and the wait counts.
+        let notified = notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let open = inner.open_queues();
+        match inner.queue.claim(&inner.id, &open).await {
+            Ok(Some(job)) => run_job(&inner, job).await,
+            Ok(None) => {
+                tokio::select! {
+                    () = &mut notified => {}
+                    () = tokio::time::sleep(inner.config.poll_interval) => {}
+                    () = shutdown.cancelled() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(worker = %inner.id, error = %e, "claim failed");
+                tokio::select! {
+                    () = tokio::time::sleep(inner.config.poll_interval) => {}
+                    () = shutdown.cancelled() => {}
+                }
+            }
+        }
+    }
+}
+
+async fn run_job(inner: &Arc<Inner>, claimed: ClaimedJob) {
+    let id = claimed.job.id;
+    let token = CancellationToken::new();
+    let reason = Arc::new(AtomicU8::new(REASON_NONE));
+    inner.running().insert(
+        id,
+        Running {
+            token: token.clone(),
+            reason: reason.clone(),
+        },
+    );
+    let result = match inner.handlers.get(&claimed.job.task) {
+        None => Err(TaskError::permanent(format!(
+            "worker {} has no handler for task `{}`",
+            inner.id, claimed.job.task
+        ))),
+        Some(handler) => {
+            let ctx = JobContext {
+                job: claimed.job.clone(),
+                cancel: token,
+                queue: inner.queue.clone(),
+                reason: reason.clone(),
+            };
+            match tokio::spawn(handler(ctx)).await {
+                Ok(result) => result,
+                Err(e) => Err(TaskError::permanent(format!("task panicked: {e}"))),
+            }
+        }
+    };
+    inner.running().remove(&id);
+    let outcome = match (reason_of(reason.load(Ordering::SeqCst)), &result) {
+        (Some(StopReason::Lost), _) => {
+            tracing::warn!(worker = %inner.id, job = id.0, "job was recovered by another worker; outcome dropped");
+            return;
+        }
+        (Some(StopReason::Shutdown), Err(_)) => "release",
+        (_, Ok(())) => "complete",
+        (_, Err(_)) => "fail",
+    };
+    // The outcome must reach the database: a lost update would let the job be recovered and
+    // run again. Retry briefly before giving up to the dead-worker recovery.
+    for attempt in 0..5u32 {
+        let done = match (outcome, &result) {
+            ("release", _) => inner.queue.release(&claimed).await.map(|_| ()),
+            ("complete", _) => inner.queue.complete(&claimed).await.map(|_| ()),
+            (_, Err(error)) => inner.queue.fail(&claimed, error).await.map(|_| ()),
+            (_, Ok(())) => inner.queue.complete(&claimed).await.map(|_| ()),
+        };
+        match done {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::warn!(worker = %inner.id, job = id.0, error = %e, "recording the outcome failed");
+                tokio::time::sleep(Duration::from_millis(200) * (attempt + 1)).await;
+            }
+        }
+    }
+}
+
+async fn heartbeats(inner: Arc<Inner>, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(inner.config.heartbeat_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let recover_every = (inner.config.stale_after / 4).max(inner.config.heartbeat_interval);
+    let mut last_recovery: Option<Instant> = None;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = stop.cancelled() => return,
+        }
+        // Only jobs registered before the query can be judged by its answer.
+        let before: Vec<JobId> = inner.running().keys().copied().collect();
+        if !before.is_empty() {
+            match inner.queue.heartbeat(&inner.id).await {
+                Ok(rows) => {
+                    let owned: HashMap<JobId, JobStatus> = rows.into_iter().collect();
+                    for id in before {
+                        match owned.get(&id) {
+                            Some(JobStatus::Aborting) => inner.trip(id, REASON_ABORT),
+                            Some(_) => {}
+                            None => inner.trip(id, REASON_LOST),
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(worker = %inner.id, error = %e, "heartbeat failed"),
+            }
+        }
+        if last_recovery.is_none_or(|t| t.elapsed() >= recover_every) {
+            last_recovery = Some(Instant::now());
+            if let Err(e) = inner.queue.recover_stale(inner.config.stale_after).await {
+                tracing::warn!(worker = %inner.id, error = %e, "recovering stale jobs failed");
+            }
+        }
+    }
+}
+
+async fn listen(inner: Arc<Inner>, pool: sqlx::PgPool, stop: CancellationToken) {
+    let notify = inner.queue.notifier().clone();
+    while !stop.is_cancelled() {
+        let listener = async {
+            let mut listener = PgListener::connect_with(&pool).await?;
+            listener.listen(NOTIFY_CHANNEL).await?;
+            Ok::<_, sqlx::Error>(listener)
+        };
+        let mut listener = match listener.await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(worker = %inner.id, error = %e, "LISTEN failed; polling");
+                tokio::select! {
+                    () = tokio::time::sleep(inner.config.poll_interval) => continue,
+                    () = stop.cancelled() => return,
+                }
+            }
+        };
+        loop {
+            tokio::select! {
+                received = listener.recv() => match received {
+                    Ok(n) if inner.config.queues.iter().any(|q| q == n.payload()) => {
+                        notify.notify_waiters();
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(worker = %inner.id, error = %e, "LISTEN connection lost");
+                        break;
+                    }
+                },
+                () = stop.cancelled() => return,
+            }
+        }
+    }
+}
+
+async fn fire_periodic(inner: Arc<Inner>, tasks: Vec<PeriodicTask>, stop: CancellationToken) {
+    let clock = inner.queue.clock().clone();
+    let mut last = clock.now();
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(inner.config.periodic_interval) => {}
+            () = stop.cancelled() => return,
+        }
+        let now = clock.now();
+        let mut all_fired = true;
+        for task in &tasks {
+            for slot in task.slots_between(last, now, 1000) {
+                match inner
+                    .queue
+                    .fire_periodic(&task.spec.task, slot, &task.spec_for(slot))
+                    .await
+                {
+                    Ok(Some(job)) => {
+                        tracing::info!(task = %task.spec.task, %slot, job = job.0, "periodic task fired");
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        all_fired = false;
+                        tracing::warn!(task = %task.spec.task, %slot, error = %e, "firing a periodic task failed");
+                    }
+                }
+            }
+        }
+        // On an error the same slots are looked at again next time (firing is idempotent).
+        if all_fired {
+            last = now;
+        }
+    }
+}
