@@ -121,6 +121,11 @@ pub enum Error {
     /// A background task of the engine failed unexpectedly (panicked or was aborted).
     #[error("internal task failed: {0}")]
     Task(String),
+
+    /// A batch file was rejected; [`crate::batch::BatchFileError::issues`] lists every problem
+    /// with its line and column.
+    #[error(transparent)]
+    BatchFile(#[from] crate::batch::BatchFileError),
 }
 
 impl Error {
@@ -193,6 +198,8 @@ mod tests {
         assert!(!Error::Cancelled.is_retriable());
         assert!(!Error::invalid_query("Foo", "unknown keyword").is_retriable());
         assert!(!Error::io("/x", std::io::Error::other("disk full")).is_retriable());
+        let batch: Error = crate::batch::BatchFileError::TooManyRows { count: 3, max: 2 }.into();
+        assert!(!batch.is_retriable());
     }
 
     #[test]
