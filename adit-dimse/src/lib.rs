@@ -1,7 +1,7 @@
 //! # adit-dimse
 //!
 //! DIMSE networking on `dicom-ul`: a typed message codec and async drivers for C-ECHO,
-//! C-FIND, C-GET, C-MOVE and C-STORE as SCU. It implements the `adit-core` `Source` and
+//! C-FIND, C-GET, C-MOVE and C-STORE as SCU, and a C-STORE SCP (the receiver). It implements the `adit-core` `Source` and
 //! `Sink` traits for DIMSE servers.
 //!
 //! ## Module map
@@ -13,7 +13,8 @@
 //! | [`options`] | [`DimseOptions`] (timeouts, max PDU, calling AE) and [`PeerAddress`] (`AE@host:port`) |
 //! | [`limit`] | Process-wide per-peer association limits |
 //! | [`scu`] | SCU operations: [`scu::echo`], [`scu::find`] (streamed, C-CANCEL on drop), [`scu::get`] (instances streamed with back-pressure), [`scu::move_to`], [`scu::StoreSession`] (transcoding fallback) |
-//! | [`source`] | [`DimseSource`]: `adit-core` `Source` (C-FIND with ADIT's model choice, patient-level emulation and client-side matching; C-GET retrieval) |
+//! | [`scp`] | The receiver: [`scp::Receiver`] (C-STORE/C-ECHO SCP writing atomically to a spool), [`scp::MoveCoordinator`] (C-MOVE correlation, in-process or over a shared spool directory) |
+//! | [`source`] | [`DimseSource`]: `adit-core` `Source` (C-FIND with ADIT's model choice, patient-level emulation and client-side matching; C-GET retrieval, or C-MOVE into the receiver) |
 //! | [`sink`] | [`DimseSink`]: `adit-core` `Sink` over up to N parallel associations |
 //! | [`storage`] | Storage SOP classes and transfer syntaxes to propose |
 //! | [`error`] | [`Error`], naming peer and operation; converts into [`adit_core::Error`] |
@@ -47,9 +48,11 @@ pub mod error;
 pub mod limit;
 pub mod message;
 pub mod options;
+pub mod scp;
 pub mod scu;
 pub mod sink;
 pub mod source;
+mod source_move;
 pub mod storage;
 
 pub use error::{Error, Result};

@@ -2,6 +2,7 @@
 //! model and C-GET or C-MOVE from the node's capabilities as ADIT does.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use adit_core::model::{
     DimseRetrieve, DimseServer, Query, QueryLevel, QueryModel, QueryResult, matches,
@@ -16,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::Error;
 use crate::options::{DimseOptions, PeerAddress};
+use crate::scp::MoveCoordinator;
 use crate::scu::{self, GetEvent};
 
 /// A DIMSE server as a place to find and retrieve from.
@@ -25,6 +27,7 @@ pub struct DimseSource {
     server: DimseServer,
     peer: PeerAddress,
     options: DimseOptions,
+    coordinator: Option<Arc<MoveCoordinator>>,
 }
 
 impl DimseSource {
@@ -37,7 +40,15 @@ impl DimseSource {
             server,
             peer,
             options,
+            coordinator: None,
         }
+    }
+
+    /// Lets this source retrieve by C-MOVE: the coordinator's receiver is the move
+    /// destination. Without one, a node that offers only C-MOVE cannot be retrieved from.
+    pub fn with_move_coordinator(mut self, coordinator: Arc<MoveCoordinator>) -> Self {
+        self.coordinator = Some(coordinator);
+        self
     }
 
     /// The peer address.
@@ -105,13 +116,25 @@ impl Source for DimseSource {
     ) -> adit_core::Result<RetrieveStream> {
         let plan = self.server.retrieve_plan(selection.patient_id())?;
         if plan.operation == DimseRetrieve::CMove {
-            return Err(adit_core::Error::Unsupported {
-                peer: self.peer.to_string(),
-                operation:
-                    "retrieval by C-MOVE (needs the C-STORE receiver, which is not built yet); \
-                            enable C-GET for this node"
+            let Some(coordinator) = &self.coordinator else {
+                return Err(adit_core::Error::Unsupported {
+                    peer: self.peer.to_string(),
+                    operation: "retrieval by C-MOVE without a C-STORE receiver; configure the \
+                                receiver or enable C-GET for this node"
                         .into(),
-            });
+                });
+            };
+            let identifiers = retrieve_identifiers(selection, plan.model);
+            return crate::source_move::retrieve(
+                &self.peer,
+                &self.options,
+                coordinator,
+                plan.model,
+                identifiers,
+                selection,
+                cancel,
+            )
+            .await;
         }
         let identifiers = retrieve_identifiers(selection, plan.model);
         let events = scu::get(&self.peer, &self.options, plan.model, identifiers, cancel).await?;

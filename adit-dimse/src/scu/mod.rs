@@ -18,6 +18,6 @@ pub use dataset::{decode as decode_data_set, encode as encode_data_set};
 pub use echo::echo;
 pub use find::{FindStream, find};
 pub use get::{GetEvent, GetStream, get};
-pub use move_to::move_to;
+pub use move_to::{move_to, move_with_message_id};
 pub use retrieve::RetrieveSummary;
 pub use store::{StoreSession, store_all};

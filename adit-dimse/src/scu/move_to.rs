@@ -24,6 +24,33 @@ pub async fn move_to(
     identifier: &InMemDicomObject,
     destination: &str,
     cancel: CancellationToken,
+    progress: impl FnMut(&crate::message::SubOperations) + Send,
+) -> Result<RetrieveSummary> {
+    move_with_message_id(
+        peer,
+        options,
+        model,
+        identifier,
+        destination,
+        None,
+        cancel,
+        progress,
+    )
+    .await
+}
+
+/// Like [`move_to`] with the Message ID of the C-MOVE-RQ chosen by the caller: the PACS
+/// echoes it as Move Originator Message ID in its C-STORE sub-operations, which is how
+/// [`crate::scp::MoveCoordinator`] tells concurrent moves apart.
+#[allow(clippy::too_many_arguments)]
+pub async fn move_with_message_id(
+    peer: &PeerAddress,
+    options: &DimseOptions,
+    model: QueryModel,
+    identifier: &InMemDicomObject,
+    destination: &str,
+    message_id: Option<u16>,
+    cancel: CancellationToken,
     mut progress: impl FnMut(&crate::message::SubOperations) + Send,
 ) -> Result<RetrieveSummary> {
     let level = identifier
@@ -47,7 +74,7 @@ pub async fn move_to(
             return Err(e);
         }
     };
-    let message_id = association.next_message_id();
+    let message_id = message_id.unwrap_or_else(|| association.next_message_id());
     let request = Command::MoveRq(CMoveRq {
         message_id,
         affected_sop_class_uid: sop_class.to_owned(),
