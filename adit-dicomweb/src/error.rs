@@ -15,7 +15,7 @@ pub const RETRIABLE_STATUSES: [u16; 6] = [408, 429, 500, 502, 503, 504];
 #[non_exhaustive]
 pub enum Error {
     /// The server answered with an HTTP status that is not a success for this operation.
-    #[error("{operation} {url}: HTTP {status}{}", fmt_detail(detail))]
+    #[error("{operation} {url}: HTTP {status}{}{}{}", fmt_reason(*status), fmt_detail(detail), fmt_retry_after(retry_after.as_ref()))]
     Status {
         /// The DICOMweb operation, e.g. `QIDO-RS studies`.
         operation: String,
@@ -25,21 +25,39 @@ pub enum Error {
         status: u16,
         /// The start of the response body, when it had one.
         detail: String,
+        /// The wait the server asked for in `Retry-After` (seconds form), on 429 and 503.
+        retry_after: Option<std::time::Duration>,
     },
 
     /// The request could not be sent or the response could not be read (connection refused,
-    /// reset, TLS failure).
-    #[error("{operation} {url}: {source}")]
+    /// reset).
+    #[error("{operation} {url}: {source}{}", fmt_detail(causes))]
     Transport {
         /// The DICOMweb operation.
         operation: String,
         /// The request URL.
         url: String,
+        /// The causes under the client's error, outermost first, joined by `: `.
+        causes: String,
         /// Whether this looks transient (connect errors, resets).
         retriable: bool,
         /// The HTTP client's error.
         #[source]
         source: reqwest::Error,
+    },
+
+    /// The TLS handshake with the server failed (unknown CA, wrong host name, expired
+    /// certificate). Not retriable: the same certificate will fail the same way.
+    #[error("{operation} {url}: TLS handshake with {host} failed: {reason}")]
+    Tls {
+        /// The DICOMweb operation.
+        operation: String,
+        /// The request URL.
+        url: String,
+        /// The server's host and port, as the certificate must name it.
+        host: String,
+        /// What the TLS layer said, with a hint at the usual fix.
+        reason: String,
     },
 
     /// The server did not answer (or stopped sending) within the configured timeout.
@@ -115,6 +133,14 @@ impl Error {
         }
     }
 
+    /// The wait a 429/503 response asked for in `Retry-After`, if any.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
     /// Shorthand for [`Error::Json`].
     pub fn json(path: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::Json {
@@ -140,6 +166,23 @@ impl Error {
                 url: url.to_owned(),
             };
         }
+        // reqwest's own message is only "error sending request"; the cause is further down.
+        let causes = causes(&source);
+        if let Some(reason) = tls_failure(&causes) {
+            let host = reqwest::Url::parse(url)
+                .ok()
+                .and_then(|u| {
+                    u.host_str()
+                        .map(|h| format!("{h}:{}", u.port_or_known_default().unwrap_or(443)))
+                })
+                .unwrap_or_else(|| url.to_owned());
+            return Self::Tls {
+                operation: operation.to_owned(),
+                url: url.to_owned(),
+                host,
+                reason,
+            };
+        }
         // Connect errors and bodies cut off mid-way are the transient ones; a builder or
         // redirect-policy error will fail the same way every time.
         let retriable =
@@ -147,6 +190,7 @@ impl Error {
         Self::Transport {
             operation: operation.to_owned(),
             url: url.to_owned(),
+            causes: causes.join(": "),
             retriable,
             source,
         }
@@ -169,6 +213,7 @@ impl Error {
             Self::Status { operation, url, .. }
             | Self::Transport { operation, url, .. }
             | Self::Timeout { operation, url }
+            | Self::Tls { operation, url, .. }
             | Self::InvalidResponse { operation, url, .. }
             | Self::Cancelled { operation, url } => (url.clone(), operation.clone()),
             Self::Multipart(_) | Self::Json { .. } | Self::Dicom { .. } | Self::Config { .. } => {
@@ -176,6 +221,51 @@ impl Error {
             }
         }
     }
+}
+
+/// The messages of the errors under `error`, outermost first, without repeats (an
+/// `io::Error` wrapping another error displays the inner one's message too).
+fn causes(error: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut next = error.source();
+    while let Some(e) = next {
+        let message = e.to_string();
+        if !out.iter().any(|m| m == &message) {
+            out.push(message);
+        }
+        next = e.source();
+    }
+    out
+}
+
+/// The TLS layer's complaint among `causes`, with the usual fix for an unknown issuer.
+fn tls_failure(causes: &[String]) -> Option<String> {
+    let tls = causes.iter().rev().find(|m| {
+        let m = m.to_ascii_lowercase();
+        m.contains("certificate") || m.contains("tls") || m.contains("handshake")
+    })?;
+    let hint = if tls.contains("UnknownIssuer") {
+        " (the server's certificate is not signed by a trusted CA: set `ca_bundle` to its CA)"
+    } else if tls.contains("NotValidForName") {
+        " (the certificate does not name this host: use the host name it was issued for)"
+    } else {
+        ""
+    };
+    Some(format!("{tls}{hint}"))
+}
+
+/// The reason phrase, so that `HTTP 401 Unauthorized` needs no lookup by the reader.
+fn fmt_reason(status: u16) -> String {
+    reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .map_or_else(String::new, |r| format!(" {r}"))
+}
+
+fn fmt_retry_after(retry_after: Option<&std::time::Duration>) -> String {
+    retry_after.map_or_else(String::new, |d| {
+        format!(" (server asked to retry after {} s)", d.as_secs())
+    })
 }
 
 fn fmt_detail(detail: &str) -> String {
@@ -218,6 +308,7 @@ mod tests {
             url: "http://127.0.0.1:1/dicom-web/studies".into(),
             status,
             detail: String::new(),
+            retry_after: None,
         }
     }
 
@@ -239,7 +330,7 @@ mod tests {
         assert_eq!(
             core.to_string(),
             "STOW-RS on http://127.0.0.1:1/dicom-web/studies failed: \
-             STOW-RS http://127.0.0.1:1/dicom-web/studies: HTTP 503"
+             STOW-RS http://127.0.0.1:1/dicom-web/studies: HTTP 503 Service Unavailable"
         );
         let timeout: adit_core::Error = Error::Timeout {
             operation: "WADO-RS".into(),

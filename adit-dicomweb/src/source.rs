@@ -1,13 +1,22 @@
 //! [`DicomWebSource`]: a DICOMweb server as an adit-core [`Source`] (QIDO-RS find, WADO-RS
 //! retrieve).
+//!
+//! A retrieve first lists the selected instances with QIDO-RS, so that the engine knows how
+//! many to expect and every listed instance that WADO-RS did not deliver is reported as
+//! [`Retrieved::Missing`] by its SOP Instance UID (a WADO-RS response has no failure list,
+//! unlike a C-GET's final status).
 
 use adit_core::model::DicomWebServer;
-use adit_core::source::{ResultStream, RetrieveStream, Retrieved, Selection, Source};
+use std::collections::BTreeSet;
+
+use adit_core::model::{Query, QueryLevel};
+use adit_core::source::{Expected, ResultStream, RetrieveStream, Retrieved, Selection, Source};
 use async_trait::async_trait;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use tokio_util::sync::CancellationToken;
 
 use crate::client::{ClientConfig, DicomWebClient, WadoTarget};
+use crate::error::Error;
 
 /// Searches with QIDO-RS and retrieves with WADO-RS.
 #[derive(Debug, Clone)]
@@ -76,6 +85,7 @@ impl Source for DicomWebSource {
                 })
                 .collect(),
         };
+        let listed = self.list_instances(selection).await?;
         let mut targets = targets.into_iter();
         // The first request goes out now so that a refused connection or a 404 is returned
         // from here, before the engine starts.
@@ -94,18 +104,149 @@ impl Source for DicomWebSource {
             })
             .try_flatten();
         let instances: BoxStream<'static, crate::Result<_>> = first.chain(rest).boxed();
-        let items = until_cancelled(
-            instances
-                .map_ok(Retrieved::Instance)
-                .map_err(adit_core::Error::from)
-                .boxed(),
-            cancel,
-        );
+        let expected = listed.as_ref().map(|uids| Expected {
+            instances: uids.len() as u64,
+            bytes: None,
+        });
+        let items = instances
+            .map_ok(Retrieved::Instance)
+            .map_err(adit_core::Error::from)
+            .boxed();
+        let items = match listed {
+            Some(uids) => report_missing(items, uids, self.client.root_url().to_owned()),
+            None => items,
+        };
         Ok(RetrieveStream {
-            expected: None,
-            items,
+            expected,
+            items: until_cancelled(items, cancel),
         })
     }
+}
+
+impl DicomWebSource {
+    /// The SOP Instance UIDs QIDO-RS lists for `selection`, or `None` when the server answers
+    /// but cannot say (no QIDO-RS, an unusable answer): the retrieve then goes ahead without
+    /// an expectation. Connection failures and timeouts are returned: WADO-RS would only
+    /// meet them again after another round of retries.
+    async fn list_instances(
+        &self,
+        selection: &Selection,
+    ) -> adit_core::Result<Option<BTreeSet<String>>> {
+        let study = selection.study_uid();
+        let series: Vec<Option<&str>> = match selection {
+            Selection::Study { .. } => vec![None],
+            _ => selection
+                .series_uids()
+                .iter()
+                .map(|s| Some(s.as_str()))
+                .collect(),
+        };
+        let mut uids = BTreeSet::new();
+        for series in series {
+            let mut query = Query::builder(QueryLevel::Image)
+                .key("StudyInstanceUID", study)
+                .return_key("SOPInstanceUID");
+            if let Some(series) = series {
+                query = query.key("SeriesInstanceUID", series);
+            }
+            if let Selection::Instance {
+                sop_instance_uid, ..
+            } = selection
+            {
+                query = query.key("SOPInstanceUID", sop_instance_uid);
+            }
+            match self.search_uids(&query.build()?).await {
+                Ok(listed) => uids.extend(listed),
+                Err(error @ (Error::Status { .. } | Error::InvalidResponse { .. })) => {
+                    tracing::warn!(
+                        source = %self.name, %error,
+                        "QIDO-RS cannot list the instances to retrieve; missing instances \
+                         will not be named"
+                    );
+                    return Ok(None);
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Ok(Some(uids))
+    }
+
+    async fn search_uids(&self, query: &Query) -> crate::Result<Vec<String>> {
+        let results: Vec<_> = self.client.search(query).await?.try_collect().await?;
+        Ok(results
+            .iter()
+            .filter_map(adit_core::model::QueryResult::sop_instance_uid)
+            .collect())
+    }
+}
+
+/// Passes `items` on, and after their end reports each of `listed` that did not arrive as
+/// [`Retrieved::Missing`]. After an error nothing more is reported: the error ends the
+/// retrieve anyway.
+fn report_missing(
+    items: BoxStream<'static, adit_core::Result<Retrieved>>,
+    listed: BTreeSet<String>,
+    server: String,
+) -> BoxStream<'static, adit_core::Result<Retrieved>> {
+    enum State {
+        Streaming {
+            items: BoxStream<'static, adit_core::Result<Retrieved>>,
+            waiting: BTreeSet<String>,
+        },
+        Missing(std::collections::btree_set::IntoIter<String>),
+    }
+    let reason = format!("listed by QIDO-RS but not delivered by WADO-RS from {server}");
+    stream::unfold(
+        Some(State::Streaming {
+            items,
+            waiting: listed,
+        }),
+        move |state| {
+            let reason = reason.clone();
+            async move {
+                match state? {
+                    State::Streaming {
+                        mut items,
+                        mut waiting,
+                    } => match items.next().await {
+                        Some(Ok(Retrieved::Instance(instance))) => {
+                            waiting.remove(instance.sop_instance_uid());
+                            Some((
+                                Ok(Retrieved::Instance(instance)),
+                                Some(State::Streaming { items, waiting }),
+                            ))
+                        }
+                        Some(Err(e)) => Some((Err(e), None)),
+                        Some(Ok(other)) => {
+                            Some((Ok(other), Some(State::Streaming { items, waiting })))
+                        }
+                        None => {
+                            let mut missing = waiting.into_iter();
+                            let first = missing.next()?;
+                            Some((
+                                Ok(Retrieved::Missing {
+                                    sop_instance_uid: Some(first),
+                                    reason,
+                                }),
+                                Some(State::Missing(missing)),
+                            ))
+                        }
+                    },
+                    State::Missing(mut missing) => {
+                        let uid = missing.next()?;
+                        Some((
+                            Ok(Retrieved::Missing {
+                                sop_instance_uid: Some(uid),
+                                reason,
+                            }),
+                            Some(State::Missing(missing)),
+                        ))
+                    }
+                }
+            }
+        },
+    )
+    .boxed()
 }
 
 /// Ends `items` with [`adit_core::Error::Cancelled`] as soon as `cancel` fires; dropping the

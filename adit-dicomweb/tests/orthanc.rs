@@ -471,6 +471,7 @@ async fn a_closed_port_is_a_retriable_peer_error_after_retries() {
         max_attempts: 2,
         initial_backoff: std::time::Duration::from_millis(10),
         max_backoff: std::time::Duration::from_millis(10),
+        ..RetryPolicy::default()
     };
     let client = DicomWebClient::new(config).unwrap();
     let err = client

@@ -5,7 +5,7 @@
 //!
 //! | module | what it gives a test |
 //! |---|---|
-//! | [`peers`] | [`Orthanc`] (with DICOMweb), [`Dcmqrscp`] (dcmtk Q/R SCP) and [`StoreScp`] (dcmtk C-STORE sink), each on free loopback ports with its own temp storage, ready when returned, killed and deleted on drop (also when the test panics) |
+//! | [`peers`] | [`Orthanc`] (with DICOMweb), [`Dcmqrscp`] (dcmtk Q/R SCP) and [`StoreScp`] (dcmtk C-STORE sink), each on free loopback ports with its own temp storage, ready when returned, killed and deleted on drop (also when the test panics); Orthanc optionally with HTTP Basic users; [`TlsProxy`] (socat) puts HTTPS with a test-made certificate in front of any of them |
 //! | [`corpus`] | N patients × studies × series × instances of CT/MR with realistic tags and pixel data, byte-identical for the same seed, as files or streamed to a peer |
 //! | [`dcmtk`] | dcmtk's `storescu`, `findscu`, `echoscu`, `movescu`, `getscu` as independent clients to load peers and check what they hold |
 //! | [`net`] | free loopback ports and [`DicomAddress`] |
@@ -32,5 +32,5 @@ mod process;
 
 pub use error::{Error, Result};
 pub use net::{DicomAddress, free_port};
-pub use peers::{Dcmqrscp, Orthanc, StoreScp};
+pub use peers::{Dcmqrscp, Orthanc, StoreScp, TlsProxy};
 pub use process::require_binary;

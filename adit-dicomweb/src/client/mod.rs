@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use adit_core::model::DicomWebServer;
-use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::{RequestBuilder, Response, StatusCode, Url};
 
 pub use qido::QidoPath;
@@ -48,6 +48,9 @@ pub struct RetryPolicy {
     pub initial_backoff: Duration,
     /// Longest wait between two attempts.
     pub max_backoff: Duration,
+    /// Longest `Retry-After` (on 429/503) that is waited out; a server asking for more gets
+    /// its error returned at once, so that the job layer can reschedule instead of blocking.
+    pub max_retry_after: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -56,6 +59,7 @@ impl Default for RetryPolicy {
             max_attempts: 3,
             initial_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(5),
+            max_retry_after: Duration::from_secs(30),
         }
     }
 }
@@ -77,6 +81,22 @@ impl RetryPolicy {
         self.initial_backoff
             .saturating_mul(factor)
             .min(self.max_backoff)
+    }
+
+    /// How long to wait before sending again after `attempt` (counting from 1) failed with
+    /// `error`, or `None` to give up: the error is not retriable, the attempts are used up,
+    /// or the server's `Retry-After` is longer than [`RetryPolicy::max_retry_after`].
+    /// A `Retry-After` within the budget replaces the backoff: the server knows when it will
+    /// have capacity again, and coming back earlier only earns another 429/503.
+    pub fn wait_before_retry(&self, attempt: u32, error: &Error) -> Option<Duration> {
+        if !error.is_retriable() || attempt >= self.max_attempts {
+            return None;
+        }
+        match error.retry_after() {
+            Some(asked) if asked > self.max_retry_after => None,
+            Some(asked) => Some(asked),
+            None => Some(self.backoff(attempt)),
+        }
     }
 }
 
@@ -308,10 +328,9 @@ impl DicomWebClient {
                 Ok(response) => status_error(operation, url, response).await,
                 Err(e) => Error::from_reqwest(operation, url.as_str(), e),
             };
-            if !error.is_retriable() || attempt >= policy.max_attempts {
+            let Some(wait) = policy.wait_before_retry(attempt, &error) else {
                 return Err(error);
-            }
-            let wait = policy.backoff(attempt);
+            };
             tracing::warn!(%error, attempt, ?wait, "DICOMweb request failed; retrying");
             tokio::time::sleep(wait).await;
             attempt += 1;
@@ -348,6 +367,15 @@ impl DicomWebClient {
 async fn status_error(operation: &str, url: &Url, mut response: Response) -> Error {
     const KEEP: usize = 512;
     let status = response.status().as_u16();
+    let retry_after = if matches!(status, 429 | 503) {
+        response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after)
+    } else {
+        None
+    };
     let mut body = Vec::new();
     while body.len() < KEEP {
         match response.chunk().await {
@@ -365,7 +393,19 @@ async fn status_error(operation: &str, url: &Url, mut response: Response) -> Err
         url: url.to_string(),
         status,
         detail,
+        retry_after,
     }
+}
+
+/// The seconds form of `Retry-After` (RFC 9110 §10.2.3). The HTTP-date form is not used by
+/// PACS in practice and falls back to the policy's backoff.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // More digits than fit in a u64 is still "a very long time".
+    Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)))
 }
 
 #[cfg(test)]
@@ -414,10 +454,52 @@ mod tests {
             max_attempts: 10,
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_millis(350),
+            ..RetryPolicy::default()
         };
         assert_eq!(p.backoff(1), Duration::from_millis(100));
         assert_eq!(p.backoff(2), Duration::from_millis(200));
         assert_eq!(p.backoff(3), Duration::from_millis(350));
         assert_eq!(p.backoff(40), Duration::from_millis(350));
+    }
+
+    #[test]
+    fn retry_after_seconds_are_parsed_and_dates_ignored() {
+        assert_eq!(parse_retry_after(" 2 "), Some(Duration::from_secs(2)));
+        assert_eq!(parse_retry_after("0"), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("99999999999999999999999"),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(parse_retry_after("-1"), None);
+        assert_eq!(parse_retry_after(""), None);
+    }
+
+    #[test]
+    fn retry_after_replaces_backoff_within_the_budget() {
+        let p = RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(1),
+            max_retry_after: Duration::from_secs(10),
+        };
+        let busy = |status: u16, secs: Option<u64>| Error::Status {
+            operation: "QIDO-RS".into(),
+            url: "http://127.0.0.1:1/".into(),
+            status,
+            detail: String::new(),
+            retry_after: secs.map(Duration::from_secs),
+        };
+        assert_eq!(
+            p.wait_before_retry(1, &busy(503, Some(7))),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            p.wait_before_retry(1, &busy(429, None)),
+            Some(Duration::from_millis(100))
+        );
+        assert_eq!(p.wait_before_retry(1, &busy(503, Some(11))), None);
+        assert_eq!(p.wait_before_retry(3, &busy(503, Some(1))), None);
+        assert_eq!(p.wait_before_retry(1, &busy(401, None)), None);
     }
 }

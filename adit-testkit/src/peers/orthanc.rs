@@ -26,6 +26,7 @@ pub struct OrthancBuilder {
     modalities: Vec<(String, DicomAddress)>,
     strict: bool,
     binary: PathBuf,
+    users: Vec<(String, String)>,
 }
 
 impl OrthancBuilder {
@@ -45,6 +46,14 @@ impl OrthancBuilder {
     /// associations from unknown AE titles). Off by default.
     pub fn strict(mut self, strict: bool) -> Self {
         self.strict = strict;
+        self
+    }
+
+    /// Turns HTTP Basic authentication on and registers a user (`AuthenticationEnabled`,
+    /// `RegisteredUsers`). The first user registered is the one this handle's own REST calls
+    /// (readiness, uploads, checks) authenticate as.
+    pub fn user(mut self, name: impl Into<String>, password: impl Into<String>) -> Self {
+        self.users.push((name.into(), password.into()));
         self
     }
 
@@ -95,7 +104,13 @@ impl OrthancBuilder {
 
         let orthanc_name = format!("Orthanc {}", self.ae_title);
         let base_url = format!("http://{LOOPBACK}:{http_port}");
-        let agent = http_agent();
+        let agent = Agent {
+            http: http_agent(),
+            authorization: self
+                .users
+                .first()
+                .map(|(user, password)| basic_authorization(user, password)),
+        };
         let ready = poll_until(START_TIMEOUT, || {
             if process.exited().is_some() {
                 return true;
@@ -137,6 +152,11 @@ impl OrthancBuilder {
             .map(|(name, a)| (name.clone(), modality_json(a)))
             .collect();
         let db = dir.join("db");
+        let users: serde_json::Map<String, Value> = self
+            .users
+            .iter()
+            .map(|(name, password)| (name.clone(), Value::from(password.as_str())))
+            .collect();
         json!({
             "Name": self.ae_title,
             "StorageDirectory": db,
@@ -146,7 +166,8 @@ impl OrthancBuilder {
             "HttpServerEnabled": true,
             "HttpPort": http_port,
             "RemoteAccessAllowed": false,
-            "AuthenticationEnabled": false,
+            "AuthenticationEnabled": !users.is_empty(),
+            "RegisteredUsers": users,
             "OrthancExplorerEnabled": false,
             "WebDavEnabled": false,
             "HttpCompressionEnabled": false,
@@ -190,8 +211,48 @@ pub struct Orthanc {
     address: DicomAddress,
     http_port: u16,
     base_url: String,
-    agent: ureq::Agent,
+    agent: Agent,
     process: PeerProcess,
+}
+
+/// The REST client of the harness, authenticating as the first registered user if any.
+#[derive(Debug, Clone)]
+struct Agent {
+    http: ureq::Agent,
+    authorization: Option<String>,
+}
+
+impl Agent {
+    fn get(&self, url: &str) -> ureq::RequestBuilder<ureq::typestate::WithoutBody> {
+        let request = self.http.get(url);
+        match &self.authorization {
+            Some(auth) => request.header("Authorization", auth),
+            None => request,
+        }
+    }
+
+    fn post(&self, url: &str) -> ureq::RequestBuilder<ureq::typestate::WithBody> {
+        let request = self.http.post(url);
+        match &self.authorization {
+            Some(auth) => request.header("Authorization", auth),
+            None => request,
+        }
+    }
+
+    fn put(&self, url: &str) -> ureq::RequestBuilder<ureq::typestate::WithBody> {
+        let request = self.http.put(url);
+        match &self.authorization {
+            Some(auth) => request.header("Authorization", auth),
+            None => request,
+        }
+    }
+}
+
+/// The value of an HTTP Basic `Authorization` header (RFC 7617).
+pub fn basic_authorization(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Basic {token}")
 }
 
 /// Instance, series, study and patient counts reported by Orthanc's `/statistics`.
@@ -215,6 +276,7 @@ impl Orthanc {
             modalities: Vec::new(),
             strict: false,
             binary: PathBuf::from(ORTHANC_BINARY),
+            users: Vec::new(),
         }
     }
 
@@ -386,7 +448,7 @@ fn http_agent() -> ureq::Agent {
         .into()
 }
 
-fn get_json(agent: &ureq::Agent, url: &str) -> Result<Value> {
+fn get_json(agent: &Agent, url: &str) -> Result<Value> {
     agent
         .get(url)
         .call()
