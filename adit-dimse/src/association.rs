@@ -11,16 +11,15 @@ use std::time::Duration;
 use dicom_encoding::TransferSyntaxIndex;
 use dicom_encoding::transfer_syntax::TransferSyntax;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
-use dicom_ul::association::{Association as _, AsyncClientAssociation};
 use dicom_ul::pdu::{
     PDataValueType, PresentationContextNegotiated, PresentationContextResultReason,
 };
 use dicom_ul::{ClientAssociationOptions, Pdu};
-use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::error::{Error, Result};
 use crate::limit;
+use crate::link::ClientLink;
 use crate::message::{Assembler, Command, Message, fragment};
 use crate::options::{DimseOptions, PeerAddress};
 
@@ -92,7 +91,7 @@ impl Proposal {
 /// An established association to a peer. Call [`Association::release`] (or
 /// [`Association::abort`]) at the end; dropping it only closes the socket.
 pub struct Association {
-    inner: AsyncClientAssociation<TcpStream>,
+    inner: ClientLink,
     peer: String,
     operation: String,
     dimse_timeout: Duration,
@@ -164,8 +163,22 @@ impl Association {
             ul = ul.with_role_selection(sop.clone(), false, true);
         }
         let whole = options.connect_timeout + options.association_timeout;
-        let established =
-            tokio::time::timeout(whole, ul.establish_async((peer.host.as_str(), peer.port))).await;
+        let address = (peer.host.as_str(), peer.port);
+        let establish = async {
+            match &options.tls {
+                None => ul
+                    .establish_async(address)
+                    .await
+                    .map(|a| ClientLink::Plain(Box::new(a))),
+                Some(tls) => ul
+                    .tls_config(tls.config())
+                    .server_name(tls.server_name_for(&peer.host))
+                    .establish_tls_async(address)
+                    .await
+                    .map(|a| ClientLink::Tls(Box::new(a))),
+            }
+        };
+        let established = tokio::time::timeout(whole, establish).await;
         let mut inner = match established {
             Err(_) => {
                 return Err(Error::Timeout {
@@ -179,7 +192,7 @@ impl Association {
             Ok(Ok(inner)) => inner,
         };
         // Without it every small message waits for a delayed ACK (~40 ms).
-        if let Err(e) = inner.inner_stream().set_nodelay(true) {
+        if let Err(e) = inner.set_nodelay() {
             tracing::warn!(peer = %peer_name, "cannot set TCP_NODELAY: {e}");
         }
         Ok(Self {
@@ -471,7 +484,7 @@ fn establish_error(
 }
 
 /// The error with its sources, one line.
-fn ul_reason(e: &dyn std::error::Error) -> String {
+pub(crate) fn ul_reason(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

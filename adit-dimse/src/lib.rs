@@ -17,6 +17,7 @@
 //! | [`source`] | [`DimseSource`]: `adit-core` `Source` (C-FIND with ADIT's model choice, patient-level emulation and client-side matching; C-GET retrieval, or C-MOVE into the receiver) |
 //! | [`sink`] | [`DimseSink`]: `adit-core` `Sink` over up to N parallel associations |
 //! | [`storage`] | Storage SOP classes and transfer syntaxes to propose |
+//! | [`tls`] | DICOM TLS settings: [`tls::ClientTls`] (CA bundle, optional client certificate), [`tls::ServerTls`] (receiver certificate, optional client verification) |
 //! | [`error`] | [`Error`], naming peer and operation; converts into [`adit_core::Error`] |
 
 //! ## Example: echo, then the studies of a patient
@@ -46,6 +47,7 @@
 pub mod association;
 pub mod error;
 pub mod limit;
+mod link;
 pub mod message;
 pub mod options;
 pub mod scp;
@@ -54,6 +56,7 @@ pub mod sink;
 pub mod source;
 mod source_move;
 pub mod storage;
+pub mod tls;
 
 pub use error::{Error, Result};
 pub use options::{DimseOptions, PeerAddress};

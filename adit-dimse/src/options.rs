@@ -33,6 +33,8 @@ pub struct DimseOptions {
     pub max_pdu_length: u32,
     /// Largest data set accepted in one message (memory bound per message).
     pub max_data_set_len: usize,
+    /// DICOM TLS for the associations; `None` is plain TCP.
+    pub tls: Option<crate::tls::ClientTls>,
 }
 
 impl Default for DimseOptions {
@@ -46,6 +48,7 @@ impl Default for DimseOptions {
             cancel_grace: Duration::from_secs(5),
             max_pdu_length: DEFAULT_MAX_PDU_LENGTH,
             max_data_set_len: 2 * 1024 * 1024 * 1024,
+            tls: None,
         }
     }
 }
@@ -57,6 +60,28 @@ impl DimseOptions {
             calling_ae_title: calling_ae_title.into(),
             ..Self::default()
         }
+    }
+
+    /// These options with the node's DICOM TLS settings applied (its CA bundle, client
+    /// certificate and server name, read from their PEM files now); unchanged for a node
+    /// without TLS. Use it when building a [`crate::DimseSource`] or [`crate::DimseSink`] for a
+    /// configured node.
+    pub fn for_node(mut self, server: &DimseServer) -> Result<Self> {
+        if let Some(tls) = &server.tls {
+            let client = tls.client_cert.as_deref().zip(tls.client_key.as_deref());
+            if tls.client_cert.is_some() != tls.client_key.is_some() {
+                return Err(Error::Config {
+                    field: format!("TLS of {}", server.peer_name()),
+                    reason: "client_cert and client_key go together".into(),
+                });
+            }
+            let mut client_tls = crate::tls::ClientTls::from_pem_files(&tls.ca_bundle, client)?;
+            if let Some(name) = &tls.server_name {
+                client_tls = client_tls.with_server_name(name);
+            }
+            self.tls = Some(client_tls);
+        }
+        Ok(self)
     }
 
     /// The max PDU length to propose: 0 maps to the default (dicom-ul would send 0 and then

@@ -1,12 +1,18 @@
 //! Retrieval by C-MOVE for [`crate::DimseSource`]: learn the expected instances with an
 //! image-level C-FIND, register the move with the [`MoveCoordinator`], send the C-MOVE(s) with
-//! our receiver as destination, and yield the instances from the spool as they arrive, deleting
-//! each spool file once its bytes are handed on. Ends when the final C-MOVE-RSP has come and
+//! our receiver as destination, and yield the instances from the spool as they arrive. Each
+//! spool file is claimed (moved into this process's claim folder) before it is read, so no other
+//! worker takes it; claimed files are deleted when the stream has been read to its end, and
+//! given back to the spool when the stream is dropped early (its consumer may not have stored
+//! them). Ends when the final C-MOVE-RSP has come and
 //! every expected instance arrived (or as many as the PACS says it sent), or after the
 //! coordinator's inactivity timeout; what did not arrive is reported as missing.
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use adit_core::instance::Instance;
 use adit_core::model::{QueryLevel, QueryModel};
@@ -60,8 +66,9 @@ pub(crate) async fn retrieve(
         sop_instance_uids: expected.clone(),
     });
     let expected_count = expected.as_ref().map(|e| e.len() as u64);
-    let (tx, mut rx) = mpsc::channel(BUFFERED_ITEMS);
+    let (tx, rx) = mpsc::channel(BUFFERED_ITEMS);
     let job = Job {
+        coordinator: coordinator.clone(),
         peer: peer.clone(),
         options: options.clone(),
         model,
@@ -78,11 +85,65 @@ pub(crate) async fn retrieve(
             instances,
             bytes: None,
         }),
-        items: futures::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed(),
+        items: ClaimedItems {
+            rx,
+            coordinator: coordinator.clone(),
+            claimed: Vec::new(),
+            ended: false,
+        }
+        .boxed(),
     })
 }
 
+/// An item of the retrieve and the claimed spool file it was read from.
+type Item = (adit_core::Result<Retrieved>, Option<PathBuf>);
+
+/// The retrieve stream: remembers the claimed files of the instances it handed on, deletes
+/// them once the stream has ended, gives them back to the spool if dropped before.
+struct ClaimedItems {
+    rx: mpsc::Receiver<Item>,
+    coordinator: Arc<MoveCoordinator>,
+    claimed: Vec<PathBuf>,
+    ended: bool,
+}
+
+impl futures::Stream for ClaimedItems {
+    type Item = adit_core::Result<Retrieved>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match self.rx.poll_recv(cx) {
+            Poll::Ready(Some((item, path))) => {
+                if let Some(path) = path {
+                    self.claimed.push(path);
+                }
+                Poll::Ready(Some(item))
+            }
+            Poll::Ready(None) => {
+                self.ended = true;
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl Drop for ClaimedItems {
+    fn drop(&mut self) {
+        for path in self.claimed.drain(..) {
+            let done = if self.ended {
+                self.coordinator.release(&path)
+            } else {
+                self.coordinator.give_back(&path)
+            };
+            if let Err(e) = done {
+                tracing::warn!(path = %path.display(), "cannot release a claimed spool file: {e}");
+            }
+        }
+    }
+}
+
 struct Job {
+    coordinator: Arc<MoveCoordinator>,
     peer: PeerAddress,
     options: DimseOptions,
     model: QueryModel,
@@ -91,7 +152,7 @@ struct Job {
     message_id: u16,
     tracker: MoveTracker,
     cancel: CancellationToken,
-    tx: mpsc::Sender<adit_core::Result<Retrieved>>,
+    tx: mpsc::Sender<Item>,
 }
 
 impl Job {
@@ -134,7 +195,7 @@ impl Job {
                 }
                 () = self.cancel.cancelled() => {
                     // The move task sees the same token and sends C-CANCEL if still running.
-                    let _ = self.tx.send(Err(adit_core::Error::Cancelled)).await;
+                    let _ = self.tx.send((Err(adit_core::Error::Cancelled), None)).await;
                     return;
                 }
                 result = &mut done_rx, if moving => {
@@ -142,43 +203,56 @@ impl Job {
                     match result {
                         Ok(Ok(totals)) => self.tracker.on_final(&totals),
                         Ok(Err(e)) => {
-                            let _ = self.tx.send(Err(e.into())).await;
+                            let _ = self.tx.send((Err(e.into()), None)).await;
                             return;
                         }
                         Err(_) => {
-                            let _ = self.tx.send(Err(adit_core::Error::Task(
+                            let _ = self.tx.send((Err(adit_core::Error::Task(
                                 "the C-MOVE task ended without a result".into(),
-                            ))).await;
+                            )), None)).await;
                             return;
                         }
                     }
                 }
                 instance = waiter.next() => {
                     let Some(instance) = instance else {
-                        let _ = self.tx.send(Err(adit_core::Error::Task(
+                        let _ = self.tx.send((Err(adit_core::Error::Task(
                             "the receiver stopped during the C-MOVE".into(),
-                        ))).await;
+                        )), None)).await;
                         stop.cancel();
                         return;
+                    };
+                    let claimed = match self.coordinator.claim(&instance) {
+                        Ok(Some(path)) => path,
+                        // Another worker (or an earlier offer to us) took it.
+                        Ok(None) => continue,
+                        Err(e) => {
+                            tracing::warn!(path = %instance.path.display(), "cannot claim a spool file: {e}");
+                            continue;
+                        }
                     };
                     if !self.tracker.on_instance(&instance.sop_instance_uid) {
                         // A resend of an instance we already handed on.
-                        remove(&instance.path).await;
+                        if let Err(e) = self.coordinator.release(&claimed) {
+                            tracing::warn!(path = %claimed.display(), "cannot remove a resent spool file: {e}");
+                        }
                         continue;
                     }
-                    let item = match tokio::fs::read(&instance.path).await {
+                    let item = match tokio::fs::read(&claimed).await {
                         Ok(bytes) => Instance::from_part10(bytes).map(Retrieved::Instance),
                         Err(e) => Ok(Retrieved::Missing {
                             sop_instance_uid: Some(instance.sop_instance_uid.clone()),
-                            reason: format!("spool file {} unreadable: {e}", instance.path.display()),
+                            reason: format!("spool file {} unreadable: {e}", claimed.display()),
                         }),
                     };
-                    if self.tx.send(item).await.is_err() {
+                    if let Err(unsent) = self.tx.send((item, Some(claimed))).await {
+                        // Nobody took it: back into the spool.
+                        if let Some(path) = unsent.0.1 {
+                            let _ = self.coordinator.give_back(&path);
+                        }
                         stop.cancel();
                         return;
                     }
-                    // Handed on: the engine owns it now.
-                    remove(&instance.path).await;
                 }
                 () = inactivity, if !moving => {
                     timed_out = true;
@@ -203,7 +277,7 @@ impl Job {
                 sop_instance_uid: Some(uid),
                 reason: reason.clone(),
             };
-            if self.tx.send(Ok(item)).await.is_err() {
+            if self.tx.send((Ok(item), None)).await.is_err() {
                 return;
             }
         }
@@ -212,16 +286,10 @@ impl Job {
                 sop_instance_uid: None,
                 reason: format!("{reason}; the PACS counted it as sent"),
             };
-            if self.tx.send(Ok(item)).await.is_err() {
+            if self.tx.send((Ok(item), None)).await.is_err() {
                 return;
             }
         }
-    }
-}
-
-async fn remove(path: &std::path::Path) {
-    if let Err(e) = tokio::fs::remove_file(path).await {
-        tracing::warn!(path = %path.display(), "cannot remove spool file: {e}");
     }
 }
 

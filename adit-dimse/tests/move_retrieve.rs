@@ -43,8 +43,9 @@ async fn receiver_on(port: u16, spool_dir: &std::path::Path) -> (Receiver, Arc<M
     )
     .await
     .unwrap();
-    let coordinator =
-        MoveCoordinator::for_receiver(&receiver).with_inactivity_timeout(Duration::from_secs(3));
+    let coordinator = MoveCoordinator::for_receiver(&receiver)
+        .unwrap()
+        .with_inactivity_timeout(Duration::from_secs(3));
     (receiver, coordinator)
 }
 
@@ -232,5 +233,86 @@ async fn cancelling_a_c_move_ends_the_retrieve_with_cancelled() {
             .any(|i| matches!(i, Err(adit_core::Error::Cancelled))),
         "no Cancelled error in {rest:?}"
     );
+    receiver.shutdown().await;
+}
+
+/// A sink that records, for each instance it stores, whether its spool file still exists
+/// (claimed) at that moment; it is slow, so the retrieve ends long before the last store.
+struct SlowCheckingSink {
+    spool_dir: std::path::PathBuf,
+    still_on_disk: std::sync::Mutex<Vec<bool>>,
+}
+
+#[async_trait::async_trait]
+impl adit_core::sink::Sink for SlowCheckingSink {
+    fn name(&self) -> &str {
+        "slow"
+    }
+
+    async fn store(
+        &self,
+        instance: adit_core::instance::Instance,
+    ) -> adit_core::Result<adit_core::sink::StoreOutcome> {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let name = format!("{}.dcm", instance.sop_instance_uid());
+        let claims = self.spool_dir.join(adit_dimse::scp::claim::CLAIMS_FOLDER);
+        let on_disk = std::fs::read_dir(&claims)
+            .unwrap()
+            .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+            .any(|f| f.unwrap().file_name().to_string_lossy().ends_with(&name));
+        self.still_on_disk.lock().unwrap().push(on_disk);
+        Ok(adit_core::sink::StoreOutcome::Stored)
+    }
+
+    async fn finish(&self) -> adit_core::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spool_files_stay_claimed_until_the_sink_stored_them() {
+    let corpus = corpus("move-durable");
+    let dir = tempfile::tempdir().unwrap();
+    let (receiver, coordinator) = receiver_on(0, dir.path()).await;
+    let orthanc = Orthanc::builder()
+        .modality(
+            "ADIT",
+            DicomAddress::loopback(RECEIVER_AE, receiver.local_addr().port()),
+        )
+        .start()
+        .unwrap();
+    orthanc.upload_corpus(&corpus).unwrap();
+    let source = DimseSource::new("ORTHANC", move_only(orthanc.address()), options())
+        .with_move_coordinator(coordinator);
+    let (patient, study) = corpus.manifest().studies().next().unwrap();
+    let want: usize = study.series.iter().map(|s| s.sop_instance_uids.len()).sum();
+    let sink = SlowCheckingSink {
+        spool_dir: dir.path().to_owned(),
+        still_on_disk: std::sync::Mutex::new(Vec::new()),
+    };
+    let report = adit_core::engine::transfer(
+        &source,
+        &Selection::study(Some(&patient.patient_id), &study.study_instance_uid),
+        &[],
+        &sink,
+        adit_core::engine::TransferOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.counts.stored, want as u64, "{:?}", report.error);
+    let seen = sink.still_on_disk.lock().unwrap().clone();
+    assert_eq!(seen.len(), want);
+    assert!(
+        seen.iter().all(|s| *s),
+        "a spool file went before its store: {seen:?}"
+    );
+    // After the transfer, nothing is left.
+    assert!(spool::scan(dir.path()).unwrap().is_empty());
+    let claimed: usize = std::fs::read_dir(dir.path().join(adit_dimse::scp::claim::CLAIMS_FOLDER))
+        .unwrap()
+        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+        .filter(|f| spool::is_complete(&f.as_ref().unwrap().path()))
+        .count();
+    assert_eq!(claimed, 0);
     receiver.shutdown().await;
 }

@@ -15,6 +15,7 @@
 //! | [`periodic`] | [`PeriodicTask`]: cron schedules, fired exactly once per slot across workers |
 //! | [`window`] | [`TimeWindow`]: hours (and days) in which a queue's jobs are claimed |
 //! | [`clock`] | [`Clock`]: the system clock or a [`ManualClock`] for tests |
+//! | [`migrate`] | [`migrate::Migrations`]: the embedded-migration runner (the queue's, and the server's) |
 //! | [`error`] | The crate's [`Error`] |
 //!
 //! The tables (`adit_queue_jobs`, `adit_queue_periodic`, `_adit_queue_migrations`) are
@@ -54,7 +55,7 @@
 
 pub mod clock;
 pub mod error;
-mod migrate;
+pub mod migrate;
 pub mod periodic;
 pub mod store;
 pub mod window;

@@ -150,14 +150,14 @@ impl JobQueue {
 
     /// Uses an existing PostgreSQL pool (e.g. the server's) and runs the queue's migrations.
     pub async fn with_postgres(pool: PgPool) -> Result<Self> {
-        migrate::postgres(&pool).await?;
+        migrate::QUEUE.apply_postgres(&pool).await?;
         Ok(Self::new(Backend::Postgres(pool)))
     }
 
     /// Uses an existing SQLite pool and runs the queue's migrations. The pool should use WAL
     /// mode and a busy timeout, as [`JobQueue::connect`] sets up.
     pub async fn with_sqlite(pool: SqlitePool) -> Result<Self> {
-        migrate::sqlite(&pool).await?;
+        migrate::QUEUE.apply_sqlite(&pool).await?;
         Ok(Self::new(Backend::Sqlite(pool)))
     }
 

@@ -54,6 +54,9 @@ pub struct WorkerConfig {
     pub stale_after: Duration,
     /// How long shutdown waits for running jobs before tripping their tokens.
     pub shutdown_timeout: Duration,
+    /// How long jobs whose tokens shutdown tripped may take to stop (and be put back) before
+    /// they are abandoned to dead-worker recovery.
+    pub stop_timeout: Duration,
     /// Time windows per queue; a queue without an entry is always open.
     pub windows: HashMap<String, Vec<TimeWindow>>,
     /// Offset in which windows are read.
@@ -64,7 +67,7 @@ pub struct WorkerConfig {
 
 impl WorkerConfig {
     /// Defaults for `queues`: concurrency 1, poll 1 s, heartbeat 1 s, stale after 30 s,
-    /// shutdown timeout 30 s, no windows, UTC.
+    /// shutdown timeout 30 s, stop timeout 30 s, no windows, UTC.
     pub fn new<S: Into<String>>(queues: impl IntoIterator<Item = S>) -> Self {
         WorkerConfig {
             queues: queues.into_iter().map(Into::into).collect(),
@@ -73,6 +76,7 @@ impl WorkerConfig {
             heartbeat_interval: Duration::from_secs(1),
             stale_after: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(30),
+            stop_timeout: Duration::from_secs(30),
             windows: HashMap::new(),
             utc_offset: FixedOffset::east_opt(0)
                 .unwrap_or_else(|| FixedOffset::west_opt(0).unwrap_or_else(|| unreachable!())),
@@ -241,7 +245,7 @@ impl Worker {
         if drained.is_err() {
             tracing::warn!(worker = %inner.id, "shutdown timeout: stopping running jobs");
             inner.trip_all(REASON_SHUTDOWN);
-            let stopped = tokio::time::timeout(inner.config.shutdown_timeout, async {
+            let stopped = tokio::time::timeout(inner.config.stop_timeout, async {
                 while loops.join_next().await.is_some() {}
             })
             .await;

@@ -9,6 +9,8 @@
 //! | `ADIT_CALLING_AE` | `calling_ae` | `ADIT` |
 //! | `ADIT_RECEIVER_AE` | `receiver_ae` | `ADIT` |
 //! | `ADIT_RECEIVER_ADDR` | `receiver_addr` | `127.0.0.1:11112` |
+//! | `ADIT_WORKER_CONCURRENCY` | `worker_concurrency` | `2` (tasks the workers of `adit serve` run at once) |
+//! | `ADIT_WORKER_STOP_GRACE` | `worker_stop_grace` | `10` (seconds running tasks may go on after SIGTERM before they are stopped and given back to the queue) |
 //! | `ADIT_ADMIN_PASSWORD` | `admin_password` | generated on first start |
 //! | `ADIT_SECRET_KEY` | `secret_key` | generated and stored on first start |
 //! | `ADIT_EXCLUDE_MODALITIES` | `exclude_modalities` | empty (comma list, e.g. `PR,SR`) |
@@ -18,10 +20,14 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+
+/// Default of [`Config::worker_stop_grace`].
+pub const DEFAULT_WORKER_STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// The effective configuration of an `adit` process.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -38,6 +44,12 @@ pub struct Config {
     pub receiver_ae: String,
     /// Address the DICOM receiver listens on.
     pub receiver_addr: SocketAddr,
+    /// Tasks the workers inside `adit serve` run at the same time.
+    pub worker_concurrency: usize,
+    /// How long running tasks may go on after SIGINT/SIGTERM before the workers stop them and
+    /// give them back to the queue.
+    #[serde(with = "seconds")]
+    pub worker_stop_grace: Duration,
     /// Password for the `admin` account created on first start.
     pub admin_password: Option<Secret>,
     /// Pseudonymization secret; generated and stored in the data dir when absent.
@@ -108,6 +120,8 @@ struct FileConfig {
     calling_ae: Option<String>,
     receiver_ae: Option<String>,
     receiver_addr: Option<String>,
+    worker_concurrency: Option<usize>,
+    worker_stop_grace: Option<u64>,
     admin_password: Option<Secret>,
     secret_key: Option<Secret>,
     exclude_modalities: Option<Vec<String>>,
@@ -167,6 +181,30 @@ impl Config {
             "ADIT_RECEIVER_AE",
             pick("ADIT_RECEIVER_AE", file_config.receiver_ae),
         )?;
+        let worker_concurrency = match origin("ADIT_WORKER_CONCURRENCY") {
+            Some((v, o)) => {
+                v.parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| Error::Config {
+                        key: "ADIT_WORKER_CONCURRENCY".into(),
+                        origin: o,
+                        reason: format!("`{v}` is not a positive number"),
+                    })?
+            }
+            None => file_config.worker_concurrency.unwrap_or(2).max(1),
+        };
+        let worker_stop_grace = match origin("ADIT_WORKER_STOP_GRACE") {
+            Some((v, o)) => v.parse::<u64>().map_err(|_| Error::Config {
+                key: "ADIT_WORKER_STOP_GRACE".into(),
+                origin: o,
+                reason: format!("`{v}` is not a number of seconds"),
+            })?,
+            None => file_config
+                .worker_stop_grace
+                .unwrap_or(DEFAULT_WORKER_STOP_GRACE.as_secs()),
+        };
+        let worker_stop_grace = Duration::from_secs(worker_stop_grace);
         let secret = |key: &str, from_file: Option<Secret>| {
             origin(key).map(|(v, _)| Secret(v)).or(from_file)
         };
@@ -217,6 +255,8 @@ impl Config {
             calling_ae,
             receiver_ae,
             receiver_addr,
+            worker_concurrency,
+            worker_stop_grace,
             exclude_modalities,
             tls_cert,
             tls_key,
@@ -239,6 +279,15 @@ impl Config {
         masked.secret_key = mask(&self.secret_key);
         masked.smtp.password = mask(&self.smtp.password);
         toml::to_string_pretty(&masked).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+}
+
+/// Serializes a [`Duration`] as whole seconds (as it is configured).
+mod seconds {
+    use std::time::Duration;
+
+    pub(super) fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_secs())
     }
 }
 
@@ -349,6 +398,12 @@ mod tests {
             ("ADIT", "ADIT")
         );
         assert!(c.secret_key.is_none() && c.admin_password.is_none());
+        assert_eq!(c.worker_concurrency, 2);
+        assert_eq!(c.worker_stop_grace, DEFAULT_WORKER_STOP_GRACE);
+        assert!(c.to_masked_toml().contains("worker_stop_grace = 10"));
+        let c = Config::load_from(None, env(&[("ADIT_WORKER_CONCURRENCY", "4")])).unwrap();
+        assert_eq!(c.worker_concurrency, 4);
+        assert!(Config::load_from(None, env(&[("ADIT_WORKER_CONCURRENCY", "0")])).is_err());
     }
 
     #[test]

@@ -33,6 +33,92 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A statement against the server database failed.
+    #[error("database ({backend}) failed while trying to {operation}: {source}")]
+    Database {
+        /// `postgres` or `sqlite`.
+        backend: &'static str,
+        /// What the server was doing, e.g. `create user`.
+        operation: &'static str,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The job queue (its connection or its migrations) failed.
+    #[error(transparent)]
+    Queue(#[from] adit_queue::Error),
+    /// A named record does not exist.
+    #[error("{what} `{name}` does not exist")]
+    NotFound {
+        /// What was looked up: `user`, `group`, `node`, ...
+        what: &'static str,
+        /// The name asked for.
+        name: String,
+    },
+    /// A record with this name exists already.
+    #[error("{what} `{name}` already exists")]
+    AlreadyExists {
+        /// What was created: `user`, `group`, `node`, ...
+        what: &'static str,
+        /// The name that is taken.
+        name: String,
+    },
+    /// An argument is invalid (an empty user name, an unknown permission, ...).
+    #[error("invalid {what}: {reason}")]
+    Invalid {
+        /// What was rejected.
+        what: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// A stored row cannot be read back (bad JSON, unknown value).
+    #[error("corrupt {table} row in the database: {reason}")]
+    CorruptRow {
+        /// The table.
+        table: &'static str,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A DICOM peer could not be reached or answered wrongly while probing it.
+    #[error("cannot probe {peer}: {reason}")]
+    Probe {
+        /// The peer, `AE@host:port`.
+        peer: String,
+        /// What failed.
+        reason: String,
+    },
+    /// Password hashing failed (not a wrong password: that is not an error).
+    #[error("password hashing failed: {0}")]
+    PasswordHash(String),
+    /// The DICOM receiver could not start.
+    #[error("DICOM receiver on {addr} failed: {reason}")]
+    Receiver {
+        /// The configured address (`ADIT_RECEIVER_ADDR`).
+        addr: std::net::SocketAddr,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The HTTP listener could not be started or failed.
+    #[error("web server on {addr} failed: {source}")]
+    Http {
+        /// The listen address.
+        addr: std::net::SocketAddr,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Builds a closure mapping a driver error to [`Error::Database`].
+pub(crate) fn db(
+    backend: &'static str,
+    operation: &'static str,
+) -> impl FnOnce(sqlx::Error) -> Error {
+    move |source| Error::Database {
+        backend,
+        operation,
+        source,
+    }
 }
 
 /// Result alias for the server.

@@ -5,13 +5,31 @@
 //!
 //! | module | job |
 //! |---|---|
+//! | [`accounts`] | users, groups, permissions, API tokens, password hashing |
+//! | [`admin`] | administration shared by `adit admin` and start-up; DIMSE capability probe |
 //! | [`cli`] | command-line tools (`adit dicom ...`, `adit pseudonymize ...`) |
 //! | [`config`] | defaults → TOML file → `ADIT_*` environment, masked printing |
+//! | [`db`] | [`db::Db`]: the PostgreSQL or SQLite pool, [`db_dispatch!`], migrations |
 //! | [`error`] | the server's error type |
+//! | [`nodes`] | DICOM nodes (servers, folders) and per-group source/destination access |
+//! | [`receiver`] | the DICOM receiver (`adit receiver`, in-process in `adit serve`), its liveness and PostgreSQL wake-ups |
+//! | [`serve`] | `adit serve` / `adit web`: start-up, first admin, secret key, graceful shutdown |
+//! | [`web`] | the axum app: `/health/`, token auth, `/api/user/`, the DICOMweb facade `/api/dicom-web/` |
+//! | [`jobs`] | jobs and tasks: statuses, derived job status, actions, priorities, storage |
+//! | [`worker`] | `adit worker`: the queue worker running transfer and batch query tasks |
 
+pub mod accounts;
+pub mod admin;
 pub mod cli;
 pub mod config;
+pub mod db;
 pub mod error;
+pub mod jobs;
+pub mod nodes;
+pub mod receiver;
+pub mod serve;
+pub mod web;
+pub mod worker;
 
 pub use config::Config;
 pub use error::{Error, Result};

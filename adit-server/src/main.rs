@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use adit_server::Config;
+use adit_server::serve::Mode;
 use clap::{Parser, Subcommand};
 
 /// ADIT-RS: move DICOM studies between archives, pseudonymized on the fly.
@@ -22,6 +23,16 @@ struct Cli {
 enum Command {
     /// Run everything in one process on the embedded default (SQLite under ADIT_DATA_DIR).
     Serve,
+    /// Run only the web server (scaled deployments: PostgreSQL, separate workers/receivers).
+    Web,
+    /// Administration on the database: users, groups, grants, tokens, nodes.
+    Admin(adit_server::cli::admin::AdminArgs),
+    /// Run only the DICOM receiver (C-STORE SCP) spooling for the workers (scaled deployments).
+    Receiver,
+    /// Run a queue worker (transfer and batch query tasks) until SIGINT/SIGTERM.
+    Worker(adit_server::worker::WorkerArgs),
+    /// Apply the database migrations (server and queue) and exit.
+    Migrate,
     /// Print the effective configuration (secrets masked).
     Config,
     /// De-identify DICOM files or folders (PS3.15 Basic Profile or ADIT's preset).
@@ -32,10 +43,27 @@ enum Command {
 
 /// Parts of the product and whether this build contains them yet.
 const FEATURES: &[(&str, bool)] = &[
+    (
+        "accounts, groups, permissions, node access (adit admin)",
+        true,
+    ),
+    (
+        "health check /health/ and token-authenticated /api/user/",
+        true,
+    ),
+    ("browser login /login/ and /logout/ (session cookie)", true),
     ("web UI", false),
-    ("REST and DICOMweb API", false),
-    ("workers and job queue", false),
-    ("DICOM receiver (C-STORE SCP)", false),
+    ("DICOMweb API /api/dicom-web/ (adit-client)", true),
+    ("REST job API", false),
+    (
+        "workers and job queue (transfers, batch queries; adit worker)",
+        true,
+    ),
+    ("DICOM receiver (C-STORE SCP; adit receiver)", true),
+    (
+        "job-finished mail (SMTP with ADIT_SMTP_HOST, else logged)",
+        true,
+    ),
 ];
 
 fn main() -> ExitCode {
@@ -54,15 +82,88 @@ fn main() -> ExitCode {
         }
     };
     match command {
-        Command::Serve => serve(&config),
+        Command::Serve => return run_server(config, Mode::Serve),
+        Command::Web => return run_server(config, Mode::Web),
+        Command::Migrate => return block_on(migrate(&config)),
+        Command::Admin(args) => return block_on(adit_server::cli::admin::run(args, &config)),
         Command::Config => print!("{}", config.to_masked_toml()),
+        Command::Receiver => {
+            init_logging();
+            return adit_server::receiver::run(&config);
+        }
+        Command::Worker(args) => {
+            init_logging();
+            return adit_server::worker::run(&config, &args);
+        }
         Command::Pseudonymize(_) | Command::Dicom(_) => {}
     }
     ExitCode::SUCCESS
 }
 
-fn serve(config: &Config) {
-    println!("adit {}", env!("CARGO_PKG_VERSION"));
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs `future` on a multi-threaded runtime; an error is printed and gives exit code 1.
+fn block_on(future: impl Future<Output = adit_server::Result<()>>) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("adit: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(future) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("adit: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn migrate(config: &Config) -> adit_server::Result<()> {
+    let db = adit_server::db::Db::connect(config).await?;
+    let applied = adit_server::db::migrate::run(&db).await?;
+    if applied.server.is_empty() {
+        println!(
+            "database is up to date (migration {})",
+            adit_server::db::migrate::latest_version()
+        );
+    } else {
+        println!("applied migrations {:?}", applied.server);
+    }
+    db.close().await;
+    Ok(())
+}
+
+fn run_server(config: Config, mode: Mode) -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Ignore a second initialization (there is none in the binary).
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    print_banner(&config, mode);
+    block_on(adit_server::serve::run(config, mode))
+}
+
+fn print_banner(config: &Config, mode: Mode) {
+    println!(
+        "adit {} ({})",
+        env!("CARGO_PKG_VERSION"),
+        match mode {
+            Mode::Serve => "serve: all parts in one process",
+            Mode::Web => "web",
+        }
+    );
     println!(
         "  data directory {}, database {}",
         config.data_dir.display(),

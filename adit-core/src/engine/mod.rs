@@ -159,7 +159,9 @@ pub async fn transfer(
     Ok(run.into_report(started, finish_error))
 }
 
-/// Pulls items from the source and forwards them, reserving a slot before each pull.
+/// Pulls items from the source and forwards them, reserving a slot before each pull. After the
+/// last item the stream is kept (not dropped) until `cancel`, which the engine fires once every
+/// instance in flight is processed.
 async fn produce(
     mut items: BoxStream<'static, Result<Retrieved>>,
     tx: mpsc::Sender<Result<Retrieved>>,
@@ -180,7 +182,15 @@ async fn produce(
             item = items.next() => item,
         };
         match item {
-            None => return,
+            None => {
+                // Close the channel but keep the source's stream until the transfer is over:
+                // a source may tie cleanup to dropping it (the C-MOVE source deletes its spool
+                // files then), and that must come after the stores, not before.
+                drop(permit);
+                drop(tx);
+                cancel.cancelled().await;
+                return;
+            }
             Some(Err(e)) => {
                 permit.send(Err(e));
                 return;

@@ -15,8 +15,8 @@ pub use attribute::Attribute;
 pub use level::QueryLevel;
 pub use matching::{MissingAttribute, matches, matches_with};
 pub use node::{
-    AeTitle, DicomWebServer, DimseCapabilities, DimseRetrieve, DimseServer, FindMethod, FindPlan,
-    FolderNode, Node, NodeKind, QueryModel, RetrieveMethod, RetrievePlan, StoreMethod,
+    AeTitle, DicomWebServer, DimseCapabilities, DimseRetrieve, DimseServer, DimseTls, FindMethod,
+    FindPlan, FolderNode, Node, NodeKind, QueryModel, RetrieveMethod, RetrievePlan, StoreMethod,
 };
 pub use query::{Query, QueryBuilder};
 pub use result::QueryResult;

@@ -232,6 +232,25 @@ pub struct DimseServer {
     /// transfer then splits its time window).
     #[serde(default = "default_max_search_results")]
     pub max_search_results: NonZeroU32,
+    /// DICOM TLS to this peer; absent means plain TCP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<DimseTls>,
+}
+
+/// DICOM TLS settings for a DIMSE peer: PEM files readable by the workers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DimseTls {
+    /// CA certificates (PEM) the peer's certificate must chain to.
+    pub ca_bundle: std::path::PathBuf,
+    /// Our client certificate chain (PEM), for peers that require one (with `client_key`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_cert: Option<std::path::PathBuf>,
+    /// The private key (PEM) of `client_cert`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_key: Option<std::path::PathBuf>,
+    /// The name the peer's certificate must carry, when it is not `host`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_name: Option<String>,
 }
 
 /// Services a DIMSE peer offers; all off by default, as in ADIT.
@@ -350,6 +369,7 @@ impl DimseServer {
             capabilities: DimseCapabilities::default(),
             max_associations: default_max_associations(),
             max_search_results: default_max_search_results(),
+            tls: None,
         }
     }
 
@@ -586,6 +606,23 @@ mod tests {
         assert!(s.capabilities.study_root_get && !s.capabilities.store);
         assert_eq!(s.max_associations.get(), 2);
         assert_eq!(s.max_search_results.get(), 200);
+        assert_eq!(s.tls, None);
+        let back: Node = serde_json::from_value(serde_json::to_value(&node).unwrap()).unwrap();
+        assert_eq!(back, node);
+        assert!(!serde_json::to_string(&node).unwrap().contains("tls"));
+
+        let with_tls = serde_json::json!({
+            "name": "PACS", "kind": {"type": "dimse", "ae_title": "PACS", "host": "pacs", "port": 2762,
+                "tls": {"ca_bundle": "/etc/adit/ca.pem", "client_cert": "/etc/adit/me.pem",
+                        "client_key": "/etc/adit/me.key"}}
+        });
+        let node: Node = serde_json::from_value(with_tls).unwrap();
+        let NodeKind::Dimse(s) = &node.kind else {
+            panic!("expected a DIMSE node");
+        };
+        let tls = s.tls.as_ref().unwrap();
+        assert_eq!(tls.ca_bundle, std::path::Path::new("/etc/adit/ca.pem"));
+        assert_eq!(tls.server_name, None);
         let back: Node = serde_json::from_value(serde_json::to_value(&node).unwrap()).unwrap();
         assert_eq!(back, node);
 

@@ -2,7 +2,8 @@
 //! ([`Expectation::matches`]) and when a move is complete ([`MoveTracker`]).
 //!
 //! Order of evidence, strongest first: the Move Originator AE title and Message ID of the
-//! C-STORE-RQ (when the PACS sends them they must match, and decide alone); membership in the
+//! C-STORE-RQ (when the PACS sends them they must match, and decide, unless the data set is
+//! of another study); membership in the
 //! set of SOP Instance UIDs an image-level C-FIND announced; Study (and Series) Instance UID.
 
 use std::collections::BTreeSet;
@@ -43,8 +44,15 @@ impl Expectation {
             &instance.move_originator_ae,
             instance.move_originator_message_id,
         ) {
-            // The PACS says whose move this is: believe it, whatever the UIDs say.
-            return (ae.trim() == self.originator_ae.trim() && id == self.message_id)
+            // The PACS says whose move this is: believe it, unless the instance is of another
+            // study (another process sharing the spool and our AE title may use the same ID).
+            let other_study = instance
+                .study_instance_uid
+                .as_deref()
+                .is_some_and(|s| s != self.study_instance_uid);
+            return (ae.trim() == self.originator_ae.trim()
+                && id == self.message_id
+                && !other_study)
                 .then_some(Evidence::Originator);
         }
         if self
@@ -184,8 +192,13 @@ mod tests {
     fn originator_decides_then_expected_set_then_scope() {
         let e = expectation(Some(&["9.1"]));
         assert_eq!(
-            e.matches(&instance("5.5", "other", "other", Some(("ADIT", 7)))),
+            e.matches(&instance("5.5", "1.1", "other", Some(("ADIT", 7)))),
             Some(Evidence::Originator)
+        );
+        // Same originator, another study: a colliding Message ID of another process.
+        assert_eq!(
+            e.matches(&instance("5.5", "other", "other", Some(("ADIT", 7)))),
+            None
         );
         // Another move's originator: not ours even with our study.
         assert_eq!(

@@ -29,6 +29,8 @@ pub struct ReceiverOptions {
     pub max_associations: usize,
     /// Where instances are written (one folder per association).
     pub spool_dir: PathBuf,
+    /// DICOM TLS: every association must start with a TLS handshake; `None` is plain TCP.
+    pub tls: Option<crate::tls::ServerTls>,
 }
 
 impl ReceiverOptions {
@@ -45,6 +47,7 @@ impl ReceiverOptions {
             write_timeout: Duration::from_secs(60),
             max_associations: 16,
             spool_dir: spool_dir.into(),
+            tls: None,
         }
     }
 

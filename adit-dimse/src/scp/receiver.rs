@@ -21,7 +21,7 @@ use tokio_util::task::TaskTracker;
 
 use super::machine::{ScpMachine, Step};
 use super::options::{AePolicy, ReceiverOptions};
-use super::spool::{SpoolFile, association_folder};
+use super::spool::{Provenance, SpoolFile, association_folder};
 use crate::association::trim_uid;
 use crate::error::{Error, Result};
 use crate::message::{CEchoRsp, CStoreRq, CStoreRsp, Command, Status, fragment};
@@ -156,6 +156,7 @@ struct Shared {
     max_associations: usize,
     events: broadcast::Sender<ReceivedInstance>,
     sequence: AtomicU64,
+    tls: bool,
 }
 
 impl Shared {
@@ -180,6 +181,9 @@ impl Shared {
         for ts in RETRIEVE_TRANSFER_SYNTAXES {
             ul = ul.with_transfer_syntax(*ts);
         }
+        if let Some(tls) = &options.tls {
+            ul = ul.tls_config(tls.config());
+        }
         Self {
             ul,
             ae_title: options.ae_title.clone(),
@@ -190,6 +194,7 @@ impl Shared {
             max_associations: options.max_associations.max(1),
             events,
             sequence: AtomicU64::new(0),
+            tls: options.tls.is_some(),
         }
     }
 }
@@ -237,22 +242,50 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, cancel: Cancell
 
 /// Serves one association from negotiation to release or abort. Never panics on peer input.
 async fn serve(socket: TcpStream, peer: SocketAddr, shared: &Shared, cancel: &CancellationToken) {
-    let established = tokio::time::timeout(
-        shared.association_timeout,
-        shared.ul.establish_async(socket),
-    )
-    .await;
-    let association = match established {
+    let within = shared.association_timeout;
+    if shared.tls {
+        let established = tokio::time::timeout(within, shared.ul.establish_tls_async(socket)).await;
+        if let Some(association) = accepted(established, peer, within) {
+            run_association(association, peer, shared, cancel).await;
+        }
+    } else {
+        let established = tokio::time::timeout(within, shared.ul.establish_async(socket)).await;
+        if let Some(association) = accepted(established, peer, within) {
+            run_association(association, peer, shared, cancel).await;
+        }
+    }
+}
+
+/// The association, or `None` after logging why there is none.
+fn accepted<A>(
+    established: std::result::Result<
+        std::result::Result<A, dicom_ul::association::Error>,
+        tokio::time::error::Elapsed,
+    >,
+    peer: SocketAddr,
+    within: Duration,
+) -> Option<A> {
+    match established {
         Err(_) => {
-            tracing::info!(%peer, "no association request within {:?}", shared.association_timeout);
-            return;
+            tracing::info!(%peer, "no association request within {within:?}");
+            None
         }
         Ok(Err(e)) => {
-            tracing::info!(%peer, "association refused: {e}");
-            return;
+            tracing::info!(%peer, "association refused: {}", crate::association::ul_reason(&e));
+            None
         }
-        Ok(Ok(association)) => association,
-    };
+        Ok(Ok(association)) => Some(association),
+    }
+}
+
+async fn run_association<S>(
+    association: AsyncServerAssociation<S>,
+    peer: SocketAddr,
+    shared: &Shared,
+    cancel: &CancellationToken,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
+{
     let calling_ae = association.peer_ae_title().trim().to_owned();
     let millis = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -271,6 +304,8 @@ async fn serve(socket: TcpStream, peer: SocketAddr, shared: &Shared, cancel: &Ca
         peer,
         folder,
         shared,
+        tally: Tally::default(),
+        started: std::time::Instant::now(),
     };
     conn.run(cancel).await;
 }
@@ -299,17 +334,30 @@ enum End {
     Closed(String),
 }
 
-struct Connection<'a> {
-    association: AsyncServerAssociation<TcpStream>,
+struct Connection<'a, S> {
+    association: AsyncServerAssociation<S>,
     machine: ScpMachine,
     open: Option<Open>,
     calling_ae: String,
     peer: SocketAddr,
     folder: PathBuf,
     shared: &'a Shared,
+    tally: Tally,
+    started: std::time::Instant,
 }
 
-impl Connection<'_> {
+/// What one association delivered, for its log line.
+#[derive(Debug, Default)]
+struct Tally {
+    stored: u64,
+    refused: u64,
+    bytes: u64,
+}
+
+impl<S> Connection<'_, S>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
+{
     async fn run(&mut self, cancel: &CancellationToken) {
         let end = self.receive_loop(cancel).await;
         if let Some(open) = self.open.take()
@@ -317,13 +365,23 @@ impl Connection<'_> {
         {
             file.discard().await;
         }
+        // One line per association: who, how it ended, what it delivered.
+        let summary = format!(
+            "{} stored ({} bytes), {} refused in {:.1} s",
+            self.tally.stored,
+            self.tally.bytes,
+            self.tally.refused,
+            self.started.elapsed().as_secs_f64()
+        );
         match end {
-            End::Released => tracing::debug!(peer = %self.peer, "association released"),
+            End::Released => {
+                tracing::info!(peer = %self.peer, calling_ae = self.calling_ae, "association released: {summary}");
+            }
             End::Closed(reason) => {
-                tracing::info!(peer = %self.peer, calling_ae = self.calling_ae, "association ended: {reason}");
+                tracing::info!(peer = %self.peer, calling_ae = self.calling_ae, "association ended ({reason}): {summary}");
             }
             End::Aborted(reason) => {
-                tracing::warn!(peer = %self.peer, calling_ae = self.calling_ae, "aborting association: {reason}");
+                tracing::warn!(peer = %self.peer, calling_ae = self.calling_ae, "aborting association ({reason}): {summary}");
                 let abort = Pdu::AbortRQ {
                     source: dicom_ul::pdu::AbortRQSource::ServiceProvider(
                         dicom_ul::pdu::AbortRQServiceProviderReason::ReasonNotSpecified,
@@ -463,13 +521,20 @@ impl Connection<'_> {
             );
             return Ok(refuse(pc, request, DATA_SET_DOES_NOT_MATCH, comment));
         }
+        let provenance = Provenance {
+            calling_ae: self.calling_ae.clone(),
+            called_ae: self.shared.ae_title.clone(),
+            move_originator: request
+                .move_originator
+                .as_ref()
+                .map(|m| (m.ae_title.trim().to_owned(), m.message_id)),
+        };
         let created = SpoolFile::create(
             &self.folder,
             trim_uid(&request.affected_sop_class_uid),
             trim_uid(&request.affected_sop_instance_uid),
             &transfer_syntax,
-            &self.calling_ae,
-            &self.shared.ae_title,
+            &provenance,
         )
         .await;
         Ok(match created {
@@ -507,16 +572,18 @@ impl Connection<'_> {
                 file,
             } => {
                 let len = file.data_set_len();
-                let outcome = match file.commit().await {
-                    Err(e) => Err((OUT_OF_RESOURCES, format!("cannot store: {e}"))),
-                    Ok(path) => self.describe(path, &request, transfer_syntax, len).await,
-                };
+                let outcome = self.publish(file, &request, transfer_syntax, len).await;
                 (pc, request, outcome)
             }
         };
         let (status, comment, event) = match outcome {
-            Ok(event) => (Status::SUCCESS, None, Some(event)),
+            Ok(event) => {
+                self.tally.stored += 1;
+                self.tally.bytes += event.data_set_len;
+                (Status::SUCCESS, None, Some(event))
+            }
             Err((status, comment)) => {
+                self.tally.refused += 1;
                 tracing::warn!(
                     peer = %self.peer,
                     sop_instance_uid = request.affected_sop_instance_uid,
@@ -540,16 +607,21 @@ impl Connection<'_> {
         Ok(())
     }
 
-    /// Reads the header of a committed file for the announcement; an unreadable data set is
-    /// removed and refused.
-    async fn describe(
+    /// Reads the header back from the synced temporary file, then publishes the file in the
+    /// spool. The header is read BEFORE publishing: once in the spool, a worker's coordinator
+    /// may claim (move) the file at any moment. An unreadable data set is removed and refused.
+    async fn publish(
         &self,
-        path: PathBuf,
+        mut file: SpoolFile,
         request: &CStoreRq,
         transfer_syntax: String,
         data_set_len: u64,
     ) -> std::result::Result<ReceivedInstance, (Status, String)> {
-        let read_path = path.clone();
+        if let Err(e) = file.sync().await {
+            file.discard().await;
+            return Err((OUT_OF_RESOURCES, format!("cannot store: {e}")));
+        }
+        let read_path = file.temp_path().to_owned();
         let header = tokio::task::spawn_blocking(move || read_header(&read_path))
             .await
             .map_err(|e| e.to_string())
@@ -557,12 +629,14 @@ impl Connection<'_> {
         let (study, series) = match header {
             Ok(uids) => uids,
             Err(reason) => {
-                if let Err(e) = tokio::fs::remove_file(&path).await {
-                    tracing::warn!(path = %path.display(), "cannot remove unreadable instance: {e}");
-                }
+                file.discard().await;
                 return Err((CANNOT_UNDERSTAND, format!("unreadable data set: {reason}")));
             }
         };
+        let path = file
+            .commit()
+            .await
+            .map_err(|e| (OUT_OF_RESOURCES, format!("cannot store: {e}")))?;
         Ok(ReceivedInstance {
             path,
             sop_class_uid: trim_uid(&request.affected_sop_class_uid).to_owned(),

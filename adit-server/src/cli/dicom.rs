@@ -1,6 +1,7 @@
-//! `adit dicom echo|find|get|move|store`: DIMSE SCU tools for scripting and testing by hand.
+//! `adit dicom echo|find|get|move|store|receive`: DIMSE tools for scripting and testing by hand.
 //!
 //! Peers are given as `AE@host:port`; query keys as `-k Keyword=value` like dcmtk's findscu.
+//! `receive` runs the C-STORE SCP until SIGINT/SIGTERM (see [`super::receive`]).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -73,6 +74,9 @@ enum DicomCommand {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Run the C-STORE SCP (receiver) until SIGINT/SIGTERM; instances are written atomically to
+    /// `<out>/<association>/<SOPInstanceUID>.dcm`, the spool that workers take C-MOVE results from.
+    Receive(super::receive::ReceiveArgs),
 }
 
 #[derive(Debug, Args)]
@@ -85,6 +89,18 @@ struct Common {
     /// Seconds to wait for each answer of the peer.
     #[arg(long, default_value_t = 60)]
     timeout: u64,
+    /// Use DICOM TLS, trusting the CA certificates in this PEM file.
+    #[arg(long)]
+    tls_ca: Option<PathBuf>,
+    /// Client certificate chain (PEM) to present over TLS (with --tls-key).
+    #[arg(long, requires = "tls_key", requires = "tls_ca")]
+    tls_cert: Option<PathBuf>,
+    /// Private key (PEM) of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Name the peer's certificate must carry (default: the host of the address).
+    #[arg(long, requires = "tls_ca")]
+    tls_server_name: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -117,6 +133,9 @@ enum Model {
 /// Runs `adit dicom ...` to completion and returns the process exit code (1 when the
 /// operation failed, with the reason on stderr).
 pub fn run(args: DicomArgs) -> ExitCode {
+    if let DicomCommand::Receive(receive) = args.command {
+        return super::receive::run(receive);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -230,6 +249,7 @@ async fn dispatch(command: DicomCommand) -> adit_core::Result<()> {
             let (peer, options) = common.resolve()?;
             store(&peer, &options, &paths).await
         }
+        DicomCommand::Receive(_) => Ok(()),
     }
 }
 
@@ -237,9 +257,21 @@ impl Common {
     fn resolve(&self) -> adit_core::Result<(PeerAddress, DimseOptions)> {
         let peer: PeerAddress = self.peer.parse()?;
         let timeout = Duration::from_secs(self.timeout.max(1));
+        let tls = match &self.tls_ca {
+            None => None,
+            Some(ca) => {
+                let client = self.tls_cert.as_deref().zip(self.tls_key.as_deref());
+                let tls = adit_dimse::tls::ClientTls::from_pem_files(ca, client)?;
+                Some(match &self.tls_server_name {
+                    Some(name) => tls.with_server_name(name),
+                    None => tls,
+                })
+            }
+        };
         let options = DimseOptions {
             dimse_timeout: timeout,
             association_timeout: timeout,
+            tls,
             ..DimseOptions::with_calling_ae(&self.calling_ae)
         };
         Ok((peer, options))

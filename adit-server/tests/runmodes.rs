@@ -1,0 +1,523 @@
+//! The run modes end to end, as real `adit` processes against real Orthanc peers:
+//!
+//! - `adit serve` on SQLite (web, receiver and workers in one process): a pseudonymized
+//!   selective transfer Orthanc A → Orthanc B by C-GET and by C-MOVE (A sends to the serve
+//!   process's receiver), a batch transfer of three studies to a folder, `/health/`, SIGTERM.
+//! - PostgreSQL with separate `adit web`, `adit worker` and `adit receiver` processes: the
+//!   receiver spools, the worker claims; `/health/` of the web process follows the receiver.
+//! - Cancelling a running transfer of `adit serve`.
+//!
+//! Jobs are created through the library on the same database (the REST job API comes later).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+mod jobs_support;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use adit_core::model::{AeTitle, DimseCapabilities, DimseServer, Node};
+use adit_server::jobs::{Actor, JobAction, JobKind, JobStatus, Jobs, NewJob, NewTask, TaskStatus};
+use adit_testkit::corpus::{Corpus, CorpusSpec};
+use adit_testkit::{DicomAddress, Orthanc};
+use jobs_support::*;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+const SECRET: &str = "run modes test secret";
+const RECEIVER_AE: &str = "ADIT-RM";
+
+/// An `adit` child process; killed on drop (also when the test panics).
+struct Adit {
+    name: &'static str,
+    child: Option<Child>,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Adit {
+    /// Starts `adit <args>` on `t`'s database and data directory with `env`.
+    fn start(name: &'static str, t: &TestDb, args: &[&str], env: &[(&str, String)]) -> Adit {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_adit"))
+            .args(args)
+            .env_remove("ADIT_CONFIG")
+            .env("ADIT_DATA_DIR", t.dir.path())
+            .env("ADIT_DATABASE_URL", &t.url)
+            .env("ADIT_SECRET_KEY", SECRET)
+            .env("ADIT_ADMIN_PASSWORD", "admin-pw")
+            .env("ADIT_CALLING_AE", "ADIT-E2E")
+            .env("ADIT_RECEIVER_AE", RECEIVER_AE)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                println!("[{name}] {line}");
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Adit {
+            name,
+            child: Some(child),
+            lines: rx,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits (30 s at most) until the process printed a line containing `needle`.
+    fn wait_for(&mut self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        if self.seen.iter().any(|l| l.contains(needle)) {
+            return;
+        }
+        while Instant::now() < deadline {
+            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(100)) {
+                let found = line.contains(needle);
+                self.seen.push(line);
+                if found {
+                    return;
+                }
+            }
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("{} exited ({status}):\n{}", self.name, self.seen.join("\n"));
+            }
+        }
+        panic!(
+            "{}: `{needle}` not printed within 30 s:\n{}",
+            self.name,
+            self.seen.join("\n")
+        );
+    }
+
+    /// SIGTERM, then the exit status (within 30 s).
+    fn stop(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().unwrap();
+        kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{} did not stop within 30 s of SIGTERM", self.name);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Adit {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn port() -> u16 {
+    adit_testkit::free_port().unwrap()
+}
+
+fn loopback(port: u16) -> String {
+    format!("127.0.0.1:{port}")
+}
+
+/// `GET http://127.0.0.1:<port><path>`: status and JSON body.
+fn get(port: u16, path: &str) -> (u16, serde_json::Value) {
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .new_agent();
+    let mut response = agent
+        .get(format!("http://127.0.0.1:{port}{path}"))
+        .call()
+        .unwrap();
+    let status = response.status().as_u16();
+    let body = response
+        .body_mut()
+        .read_json()
+        .unwrap_or(serde_json::Value::Null);
+    (status, body)
+}
+
+/// Polls `/health/` until its receiver entry is `want`; returns the HTTP status.
+fn wait_health_receiver(port: u16, want: &str) -> u16 {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, body) = get(port, "/health/");
+        if body["receiver"] == want {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "receiver never {want}: {body}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn dimse_node(name: &str, address: &DicomAddress, capabilities: DimseCapabilities) -> Node {
+    let server = DimseServer::new(
+        AeTitle::new(&address.ae_title).unwrap(),
+        address.host.clone(),
+        address.port.try_into().unwrap(),
+    )
+    .with_capabilities(capabilities);
+    Node::dimse(name, server)
+}
+
+fn get_only() -> DimseCapabilities {
+    DimseCapabilities {
+        study_root_find: true,
+        study_root_get: true,
+        ..DimseCapabilities::default()
+    }
+}
+
+fn move_only() -> DimseCapabilities {
+    DimseCapabilities {
+        study_root_find: true,
+        study_root_move: true,
+        ..DimseCapabilities::default()
+    }
+}
+
+fn store_only() -> DimseCapabilities {
+    DimseCapabilities {
+        store: true,
+        ..DimseCapabilities::default()
+    }
+}
+
+fn small_corpus(seed: &str) -> Corpus {
+    Corpus::new(
+        CorpusSpec::new(seed)
+            .patients(2)
+            .studies_per_patient(2)
+            .series_per_study(2)
+            .instances_per_series(3)
+            .image_size(32, 32),
+    )
+}
+
+/// Instances at `b` per PatientID.
+fn instances_per_patient(b: &Orthanc) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for patient in b.get_json("/patients?expand").unwrap().as_array().unwrap() {
+        let id = patient["ID"].as_str().unwrap();
+        let patient_id = patient["MainDicomTags"]["PatientID"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let instances = b.get_json(&format!("/patients/{id}/instances")).unwrap();
+        *counts.entry(patient_id).or_insert(0) += instances.as_array().unwrap().len();
+    }
+    counts
+}
+
+/// Creates a pseudonymized selective transfer of study `nth` of `corpus`; returns the job id
+/// and the study's instance count.
+async fn selective_transfer(
+    jobs: &Jobs,
+    owner: i64,
+    (source, destination): (i64, i64),
+    corpus: &Corpus,
+    nth: usize,
+    pseudonym: &str,
+) -> (i64, usize) {
+    let (patient, study) = corpus.manifest().studies().nth(nth).unwrap();
+    let n = study.series.iter().map(|s| s.sop_instance_uids.len()).sum();
+    let mut new = NewJob::new(JobKind::SelectiveTransfer, owner, source, Some(destination));
+    new.pseudonym = Some(pseudonym.into());
+    let new = new.task(NewTask::transfer(
+        &patient.patient_id,
+        &study.study_instance_uid,
+        &[],
+    ));
+    (jobs.create(&new, true).await.unwrap(), n)
+}
+
+fn dcm_files(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| {
+            let path = e.path();
+            if path.is_dir() {
+                dcm_files(&path)
+            } else {
+                usize::from(path.extension().is_some_and(|x| x == "dcm"))
+            }
+        })
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_on_sqlite_transfers_by_c_get_c_move_and_to_a_folder() {
+    let t = TestDb::sqlite().await;
+    let corpus = small_corpus("runmodes-serve");
+    let (http, dimse) = (port(), port());
+    let a = Orthanc::builder()
+        .ae_title("ORTHANC-A")
+        .modality("ADIT", DicomAddress::loopback(RECEIVER_AE, dimse))
+        .start()
+        .unwrap();
+    a.upload_corpus(&corpus).unwrap();
+    let b = Orthanc::start("ORTHANC-B").unwrap();
+    let mut serve = Adit::start(
+        "serve",
+        &t,
+        &["serve"],
+        &[
+            ("ADIT_HTTP_ADDR", loopback(http)),
+            ("ADIT_RECEIVER_ADDR", loopback(dimse)),
+        ],
+    );
+    serve.wait_for("listening on http");
+    assert_eq!(wait_health_receiver(http, "ok"), 200);
+
+    let jobs = t.jobs().await;
+    let owner = add_user(jobs.db(), "jdoe", "").await;
+    let by_get = add_node(jobs.db(), &dimse_node("A-GET", a.address(), get_only())).await;
+    // Node AE titles are unique; Orthanc answers any called AE title.
+    let mut a_move = a.address().clone();
+    a_move.ae_title = "ORTHANC-A-MOVE".into();
+    let by_move = add_node(jobs.db(), &dimse_node("A-MOVE", &a_move, move_only())).await;
+    let to_b = add_node(jobs.db(), &dimse_node("B", b.address(), store_only())).await;
+    let out = t.dir.path().join("out");
+    let to_folder = add_node(jobs.db(), &folder_node("OUT", &out)).await;
+
+    // C-GET, pseudonymized.
+    let (id, n_get) =
+        selective_transfer(&jobs, owner, (by_get, to_b), &corpus, 0, "SUBJ-GET").await;
+    let job = wait_final(&jobs, id, Duration::from_secs(60)).await;
+    assert_status(&job, JobStatus::Success);
+    // C-MOVE through the serve process's own receiver.
+    let (id, n_move) =
+        selective_transfer(&jobs, owner, (by_move, to_b), &corpus, 1, "SUBJ-MOVE").await;
+    let job = wait_final(&jobs, id, Duration::from_secs(60)).await;
+    assert_status(&job, JobStatus::Success);
+    let at_b = instances_per_patient(&b);
+    let originals: Vec<_> = corpus
+        .manifest()
+        .patients
+        .iter()
+        .map(|p| p.patient_id.clone())
+        .collect();
+    assert_eq!(
+        at_b,
+        BTreeMap::from([
+            ("SUBJ-GET".to_owned(), n_get),
+            ("SUBJ-MOVE".to_owned(), n_move)
+        ]),
+        "only pseudonyms at B (originals {originals:?})"
+    );
+
+    // A batch transfer of three studies to a folder, each under its own pseudonym.
+    let mut new = NewJob::new(JobKind::BatchTransfer, owner, by_get, Some(to_folder));
+    new.project_name = "Runmodes".into();
+    let mut expected = 0;
+    for (i, (patient, study)) in corpus.manifest().studies().take(3).enumerate() {
+        expected += study
+            .series
+            .iter()
+            .map(|s| s.sop_instance_uids.len())
+            .sum::<usize>();
+        new = new.task(
+            NewTask::transfer(&patient.patient_id, &study.study_instance_uid, &[])
+                .with_pseudonym(format!("PSN-{i}")),
+        );
+    }
+    let id = jobs.create(&new, true).await.unwrap();
+    let job = wait_final(&jobs, id, Duration::from_secs(60)).await;
+    assert_status(&job, JobStatus::Success);
+    assert_eq!(dcm_files(&out), expected);
+
+    jobs.db().clone().close().await;
+    assert!(serve.stop().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_with_separate_web_worker_and_receiver_processes() {
+    let t = TestDb::postgres().await;
+    // Migrate before the processes start, so they do not race on an empty database.
+    let jobs = t.jobs().await;
+    let corpus = small_corpus("runmodes-pg");
+    let (http, dimse) = (port(), port());
+    let a = Orthanc::builder()
+        .ae_title("ORTHANC-A")
+        .modality("ADIT", DicomAddress::loopback(RECEIVER_AE, dimse))
+        .start()
+        .unwrap();
+    a.upload_corpus(&corpus).unwrap();
+    let b = Orthanc::start("ORTHANC-B").unwrap();
+    let env = [
+        ("ADIT_HTTP_ADDR", loopback(http)),
+        ("ADIT_RECEIVER_ADDR", loopback(dimse)),
+    ];
+    let mut web = Adit::start("web", &t, &["web"], &env);
+    web.wait_for("listening on http");
+    // No receiver yet: reported, and the web process stays healthy.
+    assert_eq!(wait_health_receiver(http, "down"), 200);
+    let mut receiver = Adit::start("receiver", &t, &["receiver"], &env);
+    receiver.wait_for("listening on");
+    assert_eq!(wait_health_receiver(http, "ok"), 200);
+    let mut worker = Adit::start("worker", &t, &["worker"], &env);
+    worker.wait_for("started");
+
+    let owner = add_user(jobs.db(), "jdoe", "").await;
+    let by_move = add_node(jobs.db(), &dimse_node("A-MOVE", a.address(), move_only())).await;
+    let to_b = add_node(jobs.db(), &dimse_node("B", b.address(), store_only())).await;
+    let (id, n) = selective_transfer(&jobs, owner, (by_move, to_b), &corpus, 2, "SUBJ-PG").await;
+    let job = wait_final(&jobs, id, Duration::from_secs(60)).await;
+    assert_status(&job, JobStatus::Success);
+    assert_eq!(
+        instances_per_patient(&b),
+        BTreeMap::from([("SUBJ-PG".to_owned(), n)])
+    );
+    // Everything the receiver spooled was claimed and deleted after its store.
+    let spool = adit_server::receiver::receiver_spool_dir(t.dir.path());
+    assert_eq!(dcm_files(&spool), 0, "spool left over");
+
+    assert!(receiver.stop().success());
+    assert_eq!(wait_health_receiver(http, "down"), 200);
+    assert!(worker.stop().success());
+    assert!(web.stop().success());
+    jobs.db().clone().close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_cancels_a_running_transfer_within_seconds() {
+    let t = TestDb::sqlite().await;
+    let corpus = Corpus::new(
+        CorpusSpec::new("runmodes-cancel")
+            .patients(1)
+            .studies_per_patient(1)
+            .series_per_study(4)
+            .instances_per_series(300)
+            .image_size(128, 128),
+    );
+    let a = Orthanc::start("ORTHANC-A").unwrap();
+    let total = a.upload_corpus(&corpus).unwrap();
+    let b = Orthanc::start("ORTHANC-B").unwrap();
+    let http = port();
+    let mut serve = Adit::start(
+        "serve",
+        &t,
+        &["serve"],
+        &[
+            ("ADIT_HTTP_ADDR", loopback(http)),
+            ("ADIT_RECEIVER_ADDR", loopback(port())),
+        ],
+    );
+    serve.wait_for("listening on http");
+    let jobs = t.jobs().await;
+    let owner = add_user(jobs.db(), "jdoe", "").await;
+    let by_get = add_node(jobs.db(), &dimse_node("A-GET", a.address(), get_only())).await;
+    let to_b = add_node(jobs.db(), &dimse_node("B", b.address(), store_only())).await;
+    let (id, _) = selective_transfer(&jobs, owner, (by_get, to_b), &corpus, 0, "SUBJ-C").await;
+    let start = Instant::now();
+    loop {
+        let task = &jobs.tasks(id).await.unwrap()[0];
+        if task.instances_done > 0 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{task:#?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    jobs.job_action(Actor::user(owner), id, JobAction::Cancel)
+        .await
+        .unwrap();
+    let cancelled_at = Instant::now();
+    let job = wait_final(&jobs, id, Duration::from_secs(15)).await;
+    assert_status(&job, JobStatus::Canceled);
+    assert!(cancelled_at.elapsed() < Duration::from_secs(10));
+    let task = &jobs.tasks(id).await.unwrap()[0];
+    assert_eq!(task.status, TaskStatus::Canceled, "{task:#?}");
+    // B stops receiving: its count does not move any more, and not everything arrived.
+    let stored = b.counts().unwrap().instances;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(b.counts().unwrap().instances, stored);
+    assert!(
+        (stored as usize) < total,
+        "cancelled after everything was stored"
+    );
+
+    jobs.db().clone().close().await;
+    assert!(serve.stop().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_gives_running_tasks_back_and_the_next_start_finishes_them() {
+    let t = TestDb::sqlite().await;
+    let corpus = Corpus::new(
+        CorpusSpec::new("runmodes-sigterm")
+            .patients(1)
+            .studies_per_patient(1)
+            .series_per_study(4)
+            .instances_per_series(300)
+            .image_size(128, 128),
+    );
+    let a = Orthanc::start("ORTHANC-A").unwrap();
+    let total = a.upload_corpus(&corpus).unwrap();
+    let b = Orthanc::start("ORTHANC-B").unwrap();
+    let start_serve = |t: &TestDb| {
+        let mut serve = Adit::start(
+            "serve",
+            t,
+            &["serve"],
+            &[
+                ("ADIT_HTTP_ADDR", loopback(port())),
+                ("ADIT_RECEIVER_ADDR", loopback(port())),
+                // Running tasks are stopped at once on SIGTERM.
+                ("ADIT_WORKER_STOP_GRACE", "0".to_owned()),
+            ],
+        );
+        serve.wait_for("listening on http");
+        serve
+    };
+    let mut serve = start_serve(&t);
+    let jobs = t.jobs().await;
+    let owner = add_user(jobs.db(), "jdoe", "").await;
+    let by_get = add_node(jobs.db(), &dimse_node("A-GET", a.address(), get_only())).await;
+    let to_b = add_node(jobs.db(), &dimse_node("B", b.address(), store_only())).await;
+    let (id, _) = selective_transfer(&jobs, owner, (by_get, to_b), &corpus, 0, "SUBJ-T").await;
+    let start = Instant::now();
+    loop {
+        let task = &jobs.tasks(id).await.unwrap()[0];
+        if task.instances_done > 0 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{task:#?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let stopping = Instant::now();
+    assert!(serve.stop().success());
+    assert!(stopping.elapsed() < Duration::from_secs(15));
+    let task = &jobs.tasks(id).await.unwrap()[0];
+    assert_eq!(task.status, TaskStatus::Pending, "given back: {task:#?}");
+    assert!(!jobs.get_job(id).await.unwrap().status.is_final());
+    let stored = b.counts().unwrap().instances as usize;
+    assert!(stored < total, "stopped after everything was stored");
+
+    // The next start runs it again; B ends with every instance exactly once.
+    let mut serve = start_serve(&t);
+    let job = wait_final(&jobs, id, Duration::from_secs(60)).await;
+    assert_status(&job, JobStatus::Success);
+    assert_eq!(b.counts().unwrap().instances as usize, total);
+    jobs.db().clone().close().await;
+    assert!(serve.stop().success());
+}
