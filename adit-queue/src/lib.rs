@@ -14,6 +14,7 @@
 //! | [`worker`] | [`Worker`]: concurrency, handlers with a cancellation token, LISTEN/NOTIFY or in-process wake-ups with polling, heartbeats, graceful shutdown |
 //! | [`periodic`] | [`PeriodicTask`]: cron schedules, fired exactly once per slot across workers |
 //! | [`window`] | [`TimeWindow`]: hours (and days) in which a queue's jobs are claimed |
+//! | [`sqlite`] | [`sqlite::open_pool`]: SQLite in WAL mode with a busy timeout, opened safely by concurrent processes |
 //! | [`clock`] | [`Clock`]: the system clock or a [`ManualClock`] for tests |
 //! | [`migrate`] | [`migrate::Migrations`]: the embedded-migration runner (the queue's, and the server's) |
 //! | [`error`] | The crate's [`Error`] |
@@ -57,6 +58,7 @@ pub mod clock;
 pub mod error;
 pub mod migrate;
 pub mod periodic;
+pub mod sqlite;
 pub mod store;
 pub mod window;
 pub mod worker;

@@ -16,9 +16,7 @@ use adit_core::queue::{
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::postgres::{PgPoolOptions, PgRow};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteRow};
 use sqlx::{PgConnection, PgPool, Row, SqliteConnection, SqlitePool};
 use tokio::sync::Notify;
 
@@ -28,9 +26,6 @@ use crate::migrate;
 
 /// The `NOTIFY` channel on which PostgreSQL announces runnable jobs (payload: queue name).
 pub const NOTIFY_CHANNEL: &str = "adit_queue";
-
-/// How long a SQLite statement waits for another writer before failing.
-const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Claim attempts on PostgreSQL when another worker took the same lock key concurrently.
 const PG_CLAIM_LOCK_RETRIES: usize = 8;
@@ -124,19 +119,11 @@ impl JobQueue {
                 .map_err(db("postgres", "connect"))?;
             Self::with_postgres(pool).await
         } else if url.starts_with("sqlite:") {
-            let options = SqliteConnectOptions::from_str(url)
-                .map_err(|e| Error::InvalidUrl {
-                    url: url.to_owned(),
-                    reason: e.to_string(),
-                })?
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(SQLITE_BUSY_TIMEOUT);
-            let pool = SqlitePoolOptions::new()
-                .max_connections(8)
-                .acquire_timeout(SQLITE_BUSY_TIMEOUT)
-                .connect_with(options)
+            let options = SqliteConnectOptions::from_str(url).map_err(|e| Error::InvalidUrl {
+                url: url.to_owned(),
+                reason: e.to_string(),
+            })?;
+            let pool = crate::sqlite::open_pool(options, 8)
                 .await
                 .map_err(db("sqlite", "connect"))?;
             Self::with_sqlite(pool).await

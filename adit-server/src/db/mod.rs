@@ -14,14 +14,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::PgPoolOptions;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{PgPool, SqlitePool};
 
 use crate::config::Config;
 use crate::error::{Error, Result, db};
-
-/// How long a SQLite statement waits for another connection's write lock.
-pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long taking a connection from the pool may wait.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -88,20 +85,13 @@ impl Db {
                 what: "database URL",
                 reason: e.to_string(),
             })?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(SQLITE_BUSY_TIMEOUT)
             .foreign_keys(true);
         if let Some(parent) = options.get_filename().parent()
             && !parent.as_os_str().is_empty()
         {
             create_dir(parent)?;
         }
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
+        let pool = adit_queue::sqlite::open_pool(options, 8)
             .await
             .map_err(db("sqlite", "connect"))?;
         Ok(Db::Sqlite(pool))
