@@ -221,9 +221,18 @@ impl Job<'_> {
         let total = usize::try_from(file.metadata().map_err(cannot_read)?.len())
             .map_err(|_| Skip::Failed("too large".into()))?;
         // Headers come first: read a prefix, and the rest only if the fast path needs it.
+        // (`read_to_end` fills the reused capacity without zeroing it first.)
         buffer.clear();
-        buffer.resize(PREFIX.min(total), 0);
-        file.read_exact(buffer).map_err(cannot_read)?;
+        let prefix = PREFIX.min(total);
+        (&mut file)
+            .take(prefix as u64)
+            .read_to_end(buffer)
+            .map_err(cannot_read)?;
+        if buffer.len() < prefix {
+            return Err(Skip::Failed(
+                "cannot read: file shrank while reading".into(),
+            ));
+        }
         let bytes_in = total as u64;
         let Some(meta) = Meta::parse(buffer) else {
             return Err(Skip::Skipped("not a DICOM file (no DICM magic)".into()));
