@@ -348,7 +348,7 @@ async fn jobs_are_created_listed_and_acted_on(t: TestDb) {
         json!({}),
     )
     .await;
-    assert_error(&got, StatusCode::CONFLICT, "conflict");
+    assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
     let got = post(
         &w.state,
         &format!("/api/v1/jobs/{id}/retry"),
@@ -474,7 +474,7 @@ async fn batch_jobs_are_created_from_files(t: TestDb) {
     assert!(tasks["items"][0]["log"].is_null(), "the log is for staff");
 
     // A batch query from a file.
-    let query_csv = "PatientID;StudyDate\n1001;01.02.2024\n";
+    let query_csv = "PatientID;Modality;From\n1001;CT;01.02.2024\n";
     let path = format!("/api/v1/jobs/upload?type=batch_query&source={}", w.source);
     let (status, _, job) = send(
         &w.state,
