@@ -795,6 +795,16 @@ async fn create(
     }
     check_text("trial_protocol_id", &new.trial_protocol_id, 64)?;
     check_text("trial_protocol_name", &new.trial_protocol_name, 64)?;
+    check_text("project_name", &new.project_name, 150)?;
+    check_text("ethics_application_id", &new.ethics_application_id, 100)?;
+    check_text(
+        "archive_password",
+        new.archive_password.as_deref().unwrap_or_default(),
+        50,
+    )?;
+    // A description may span lines; other control characters are refused.
+    let description = new.project_description.replace(['\n', '\r', '\t'], " ");
+    check_text("project_description", &description, 2000)?;
     if new.kind.is_transfer() {
         let unpseudonymized =
             new.pseudonym.is_none() && new.tasks.iter().any(|t| t.pseudonym.is_none());
@@ -935,6 +945,19 @@ fn check_query(q: &BatchQuery) -> Result<(), String> {
         ("pseudonym", &q.pseudonym, 64),
     ] {
         check_value(field, value, max)?;
+    }
+    for modality in &q.modalities {
+        let valid = !modality.is_empty()
+            && modality.len() <= 16
+            && modality.bytes().all(|b| b.is_ascii_alphabetic());
+        if !valid {
+            return Err(format!("modalities: `{modality}` is not a modality"));
+        }
+    }
+    for number in &q.series_numbers {
+        if number.is_empty() || number.len() > 12 || !number.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("series_numbers: `{number}` is not a number"));
+        }
     }
     Ok(())
 }

@@ -112,8 +112,12 @@ pub async fn create_token(
     Json(request): Json<CreateToken>,
 ) -> Result<(StatusCode, axum::Json<CreatedToken>), ApiError> {
     require(&state, &user, Permission::AddToken).await?;
-    if request.description.chars().count() > 250 {
-        return Err(ApiError::invalid("description: at most 250 characters."));
+    if request.description.chars().count() > 250
+        || request.description.chars().any(char::is_control)
+    {
+        return Err(ApiError::invalid(
+            "description: at most 250 characters, no control characters.",
+        ));
     }
     let expires = match request.expires_in_days {
         Some(days) if days == 0 || days > MAX_EXPIRY_DAYS => {
