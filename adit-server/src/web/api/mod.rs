@@ -94,6 +94,8 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         description = "Jobs, tasks, nodes, API tokens and the audit log. Authenticate with \
                        `Authorization: Token <token>` or a browser session."
     ),
+    // Path parameters refer to these by name; handlers do not register them.
+    components(schemas(jobs::JobActionName, tasks::TaskActionName)),
     modifiers(&TokenAuth),
     security(("token" = [])),
     tags(
