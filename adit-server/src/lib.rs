@@ -7,6 +7,7 @@
 //! |---|---|
 //! | [`accounts`] | users, groups, permissions, API tokens, password hashing |
 //! | [`admin`] | administration shared by `adit admin` and start-up; DIMSE capability probe |
+//! | [`audit`] | the append-only audit log: logins, token use, job actions, node changes, data access |
 //! | [`cli`] | command-line tools (`adit dicom ...`, `adit pseudonymize ...`) |
 //! | [`config`] | defaults → TOML file → `ADIT_*` environment, masked printing |
 //! | [`db`] | [`db::Db`]: the PostgreSQL or SQLite pool, [`db_dispatch!`], migrations |
@@ -20,6 +21,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod db;

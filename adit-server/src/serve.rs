@@ -141,7 +141,9 @@ pub async fn run_until(mut config: Config, mode: Mode, shutdown: CancellationTok
     let router = web::app(state.clone());
     let web_shutdown = shutdown.clone();
     services.spawn(async move {
-        axum::serve(listener, router)
+        // Connect info gives handlers the client address for the audit log.
+        let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, service)
             .with_graceful_shutdown(web_shutdown.cancelled_owned())
             .await
             .map_err(|source| Error::Http { addr, source })

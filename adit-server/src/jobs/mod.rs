@@ -7,6 +7,7 @@
 //! | [`actions`] | [`JobAction`], [`TaskAction`] and their preconditions (pure) |
 //! | [`kind`] | [`JobKind`] with ADIT's queue priorities |
 //! | [`model`] | [`Job`], [`Task`], [`NewJob`], [`NewTask`], batch query rows |
+//! | [`list`] | [`JobFilter`]: jobs a page at a time, by status, type and owner |
 //! | [`store`] | [`Jobs`]: create (queue jobs in the same transaction), read, actions, derived status |
 //! | [`runs`] | what a worker records: start, progress, outcome, retry, results |
 //! | [`mail`] | [`Mailer`] for job-finished mails, [`LogMailer`] |
@@ -18,6 +19,7 @@
 pub mod actions;
 pub mod error;
 pub mod kind;
+pub mod list;
 pub mod mail;
 pub mod model;
 pub mod runs;
@@ -29,6 +31,7 @@ pub mod store;
 pub use actions::{Actor, JobAction, Refusal, TaskAction};
 pub use error::{JobError, JobResult};
 pub use kind::JobKind;
+pub use list::JobFilter;
 pub use mail::{FinishedMail, LogMailer, Mailer};
 pub use model::{BatchQuery, BatchQueryResult, Job, NewJob, NewTask, Task};
 pub use runs::{Started, TaskProgress};

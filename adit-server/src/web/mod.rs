@@ -8,7 +8,10 @@
 //! | `POST /login/`, `POST /logout/` | [`session`] | password / session cookie |
 //! | `GET /api/user/` | [`user`] | token or session ([`auth::ApiUser`]) |
 //! | `/api/dicom-web/{ae_title}/...` | [`dicomweb`] | token or session |
+//! | `/api/v1/...`, `GET /api/openapi.json` | [`api`] | token or session; the document: none |
 
+pub mod address;
+pub mod api;
 pub mod auth;
 pub mod dicomweb;
 pub mod error;
@@ -23,8 +26,10 @@ use axum::routing::{get, post};
 
 use adit_dimse::scp::MoveCoordinator;
 
+use crate::audit::TokenUseThrottle;
 use crate::config::Config;
 use crate::db::Db;
+use crate::jobs::Jobs;
 use crate::receiver::liveness::ReceiverCheck;
 
 /// What every request handler can reach. Cheap to clone.
@@ -39,6 +44,10 @@ pub struct AppState {
     pub move_coordinator: Option<Arc<MoveCoordinator>>,
     /// How `/health/` learns whether the DICOM receiver runs.
     pub receiver: ReceiverCheck,
+    /// The job model, connected on first use by the REST API.
+    pub jobs: Arc<tokio::sync::OnceCell<Jobs>>,
+    /// Limits how often a token's use is written to the audit log.
+    pub token_uses: Arc<TokenUseThrottle>,
 }
 
 impl AppState {
@@ -49,6 +58,8 @@ impl AppState {
             config: Arc::new(config),
             move_coordinator: None,
             receiver: ReceiverCheck::None,
+            jobs: Arc::new(tokio::sync::OnceCell::new()),
+            token_uses: Arc::new(TokenUseThrottle::default()),
         }
     }
 
@@ -73,6 +84,7 @@ pub fn app(state: AppState) -> Router {
         .route("/logout/", post(session::logout))
         .route("/api/user/", get(user::current_user))
         .merge(dicomweb::routes())
+        .merge(api::routes())
         .fallback(error::not_found)
         .with_state(state)
 }

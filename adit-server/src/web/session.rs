@@ -21,8 +21,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::AppState;
+use super::address::ClientAddress;
 use super::error::ApiError;
 use crate::accounts::{sessions, users};
+use crate::audit::{self, Action, Event};
 
 /// Name of the cookie holding the session id.
 pub const SESSION_COOKIE: &str = "sessionid";
@@ -41,7 +43,11 @@ pub struct LoginForm {
 }
 
 /// `POST /login/`: checks the password (Argon2) and starts a session.
-pub async fn login(State(state): State<AppState>, request: Request) -> Response {
+pub async fn login(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    request: Request,
+) -> Response {
     let form = match read_form(&state, request).await {
         Ok(form) => form,
         Err(e) => return e.into_response(),
@@ -50,11 +56,21 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Response 
         Ok(Some(user)) => user,
         Ok(None) => {
             tracing::info!(username = %form.username, "login failed: unknown user or wrong password");
+            let mut event = Event::new(Action::LoginFailed)
+                .from_address(address)
+                .detail("unknown user or wrong password");
+            event.username = form.username.trim().chars().take(150).collect();
+            audit::record_or_log(&state.db, &event).await;
             return ApiError::unauthorized("Invalid username or password.").into_response();
         }
         Err(e) => return ApiError::from(e).into_response(),
     };
     if !user.is_active {
+        let event = Event::new(Action::LoginFailed)
+            .by(&user)
+            .from_address(address)
+            .detail("inactive user");
+        audit::record_or_log(&state.db, &event).await;
         return ApiError::forbidden("User inactive or deleted.").into_response();
     }
     let session = match sessions::create(&state.db, &user).await {
@@ -62,6 +78,14 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Response 
         Err(e) => return ApiError::from(e).into_response(),
     };
     tracing::info!(username = %user.username, "logged in");
+    if let Err(e) = audit::record(
+        &state.db,
+        &Event::new(Action::Login).by(&user).from_address(address),
+    )
+    .await
+    {
+        return ApiError::from(e).into_response();
+    }
     let max_age = sessions::SESSION_LIFETIME.num_seconds();
     let secure = state.config.tls_cert.is_some();
     let mut response = Json(json!({
@@ -81,7 +105,11 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Response 
 }
 
 /// `POST /logout/`: ends the session of the request's cookie and clears the cookies.
-pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn logout(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+) -> Response {
     if let Some(key) = cookie_value(&headers, SESSION_COOKIE) {
         match sessions::authenticate(&state.db, &key).await {
             Ok(session) => {
@@ -92,6 +120,10 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
                     return ApiError::from(e).into_response();
                 }
                 tracing::info!(username = %session.user.username, "logged out");
+                let event = Event::new(Action::Logout)
+                    .by(&session.user)
+                    .from_address(address);
+                audit::record_or_log(&state.db, &event).await;
             }
             Err(crate::accounts::AuthError::Backend(e)) => {
                 return ApiError::from(e).into_response();
