@@ -13,6 +13,8 @@ pub struct ApiError {
     pub status: StatusCode,
     /// Human-readable reason, sent as `detail`.
     pub detail: String,
+    /// Seconds sent as `Retry-After` (429, 503).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -21,7 +23,15 @@ impl ApiError {
         Self {
             status,
             detail: detail.into(),
+            retry_after: None,
         }
+    }
+
+    /// 429 with `Retry-After: secs` (at least 1).
+    pub fn too_many_requests(detail: impl Into<String>, secs: u64) -> Self {
+        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, detail);
+        e.retry_after = Some(secs.max(1));
+        e
     }
 
     /// 401: the request did not authenticate.
@@ -50,6 +60,11 @@ impl From<crate::Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(json!({ "detail": self.detail }))).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

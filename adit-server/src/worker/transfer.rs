@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{WorkerEnv, endpoints, task_id};
 use crate::jobs::{Started, TaskProgress, TaskStatus};
+use crate::metrics::{Direction, Metrics};
 
 /// Most problem instances listed in a task's log.
 const MAX_LOGGED_PROBLEMS: usize = 50;
@@ -24,6 +25,7 @@ pub(crate) async fn handle(env: Arc<WorkerEnv>, ctx: JobContext) -> TaskResult {
         Ok(None) => return Ok(()),
         Err(e) => return Err(TaskError::retriable(format!("start task {task_id}: {e}"))),
     };
+    let _in_flight = env.metrics.task_started();
     let last_attempt = ctx.job.attempts >= ctx.job.retry.max_attempts;
     let outcome = run(&env, &started, ctx.cancel.clone()).await;
     super::conclude(&env, &ctx, task_id, last_attempt, outcome).await
@@ -80,11 +82,15 @@ async fn run(env: &WorkerEnv, started: &Started, cancel: CancellationToken) -> O
         let source = endpoints::source(env, &source_node)?;
         let sink = endpoints::sink(&destination_node, env, job, task, &username)?;
         let transforms = endpoints::transforms(env, job, task)?;
-        Ok::<_, String>((source, sink, transforms))
+        let names = (source_node.name, destination_node.name);
+        Ok::<_, String>((source, sink, transforms, names))
     };
-    let (source, sink, transforms) = match setup.await {
+    let (source, sink, transforms, (source_name, destination_name)) = match setup.await {
         Ok(parts) => parts,
-        Err(e) => return Outcome::failed(e, false),
+        Err(e) => {
+            env.metrics.transfer_error("setup", 1);
+            return Outcome::failed(e, false);
+        }
     };
 
     let (progress_tx, progress_rx) = watch::channel(Progress::default());
@@ -107,6 +113,7 @@ async fn run(env: &WorkerEnv, started: &Started, cancel: CancellationToken) -> O
     .await;
     // The sender is gone with the options: the writer stores the last snapshot and ends.
     let _ = writer.await;
+    count(&env.metrics, &result, &source_name, &destination_name);
     match result {
         Ok(report) => from_report(&report),
         Err(adit_core::Error::Cancelled) => Outcome::Done {
@@ -119,6 +126,43 @@ async fn run(env: &WorkerEnv, started: &Started, cancel: CancellationToken) -> O
             let retriable = e.is_retriable();
             Outcome::failed(e.to_string(), retriable)
         }
+    }
+}
+
+/// Counts a finished transfer: what reached the destination, for the source node as
+/// retrieved and for the destination node as stored; and its errors by kind.
+fn count(
+    metrics: &Metrics,
+    result: &adit_core::Result<TransferReport>,
+    source: &str,
+    destination: &str,
+) {
+    match result {
+        Ok(report) => {
+            let instances = report.counts.transferred();
+            metrics.transferred(source, Direction::Retrieve, instances, report.bytes);
+            metrics.transferred(destination, Direction::Store, instances, report.bytes);
+            metrics.transfer_error("instance_failed", report.counts.failed);
+            metrics.transfer_error("instance_missing", report.counts.missing);
+            metrics.transfer_error("instance_not_stored", report.counts.not_stored);
+            for e in report.error.iter().chain(&report.finish_error) {
+                metrics.transfer_error(error_kind(e), 1);
+            }
+        }
+        Err(adit_core::Error::Cancelled) => {}
+        Err(e) => metrics.transfer_error(error_kind(e), 1),
+    }
+}
+
+/// A fixed label for a transfer-stopping error (never its text: unbounded label values).
+fn error_kind(e: &adit_core::Error) -> &'static str {
+    match e {
+        adit_core::Error::Peer { .. } => "peer",
+        adit_core::Error::Timeout { .. } => "timeout",
+        adit_core::Error::Io { .. } | adit_core::Error::Write { .. } => "io",
+        adit_core::Error::InvalidDicom { .. } => "invalid_dicom",
+        adit_core::Error::Cancelled => "cancelled",
+        _ => "other",
     }
 }
 
