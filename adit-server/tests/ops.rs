@@ -1,4 +1,5 @@
-//! Operations: `/metrics` counting a real transfer between two Orthancs, HTTPS on HTTP/1.1
+//! Operations: `/metrics` counting a real transfer between two Orthancs (SQLite and
+//! PostgreSQL), a worker's own `/metrics` listener, HTTPS on HTTP/1.1
 //! and HTTP/2 with a throw-away CA, the rate limits per IP (`/login/`) and per token, body
 //! limits with the STOW-RS allowance, and the per-user cap on DICOMweb retrieves.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -113,9 +114,12 @@ async fn wait_for_value(state: &AppState, series: &str, expected: f64) -> String
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn metrics_count_a_transfer_between_two_orthancs() {
-    let t = TestDb::sqlite().await;
+both_backends! {
+    metrics_count_a_transfer => metrics_count_a_transfer_sqlite, metrics_count_a_transfer_postgres;
+}
+
+/// The database gauges are read with each backend's SQL, so this runs on both.
+async fn metrics_count_a_transfer(t: TestDb) {
     let config = config_for(&t, &[("ADIT_METRICS_TOKEN", METRICS_TOKEN)]);
     let jobs = t.jobs().await;
     let state = AppState::new(jobs.db().clone(), config);
@@ -529,4 +533,79 @@ async fn a_user_over_the_retrieve_cap_gets_429_until_a_retrieve_ends() {
         StatusCode::OK,
         "a dropped body frees its slot"
     );
+}
+
+/// Kills the child on drop (a failing test leaves no process behind).
+struct Child(Option<std::process::Child>);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_process_serves_its_metrics_on_the_metrics_address() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+
+    let t = TestDb::sqlite().await;
+    let port = free_port().unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_adit"))
+        .arg("worker")
+        .env_remove("ADIT_CONFIG")
+        .envs(t.env())
+        .env("ADIT_SECRET_KEY", "ops-worker-secret")
+        .env("ADIT_METRICS_ADDR", format!("127.0.0.1:{port}"))
+        .env("ADIT_METRICS_TOKEN", METRICS_TOKEN)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = Child(Some(child));
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let text = loop {
+        let scraped = client.get(&url).bearer_auth(METRICS_TOKEN).send().await;
+        match scraped {
+            Ok(response) if response.status() == reqwest::StatusCode::OK => {
+                break response.text().await.unwrap();
+            }
+            other => {
+                let exited = child.0.as_mut().unwrap().try_wait().unwrap();
+                assert!(exited.is_none(), "the worker exited: {exited:?}");
+                assert!(Instant::now() < deadline, "no metrics: {other:?}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    assert_eq!(value(&text, "adit_tasks_in_flight"), 0.0, "{text}");
+    assert!(
+        text.contains(r#"adit_queue_depth{queue="dicom"} 0"#),
+        "{text}"
+    );
+    let anonymous = client.get(&url).send().await.unwrap();
+    assert_eq!(anonymous.status(), reqwest::StatusCode::UNAUTHORIZED);
+
+    // SIGTERM stops the worker and its metrics listener.
+    let mut process = child.0.take().unwrap();
+    kill(Pid::from_raw(process.id() as i32), Signal::SIGTERM).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = process.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = process.kill();
+            panic!("the worker did not stop within 60 s of SIGTERM");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success(), "{status}");
 }
