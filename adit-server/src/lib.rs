@@ -12,6 +12,7 @@
 //! | [`config`] | defaults → TOML file → `ADIT_*` environment, masked printing |
 //! | [`db`] | [`db::Db`]: the PostgreSQL or SQLite pool, [`db_dispatch!`], migrations |
 //! | [`error`] | the server's error type |
+//! | [`metrics`] | Prometheus metrics: the registry, HTTP latency middleware, database gauges, `/metrics` |
 //! | [`nodes`] | DICOM nodes (servers, folders) and per-group source/destination access |
 //! | [`receiver`] | the DICOM receiver (`adit receiver`, in-process in `adit serve`), its liveness and PostgreSQL wake-ups |
 //! | [`serve`] | `adit serve` / `adit web`: start-up, first admin, secret key, graceful shutdown |
@@ -27,6 +28,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod jobs;
+pub mod metrics;
 pub mod nodes;
 pub mod receiver;
 pub mod serve;

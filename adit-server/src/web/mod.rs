@@ -9,6 +9,11 @@
 //! | `GET /api/user/` | [`user`] | token or session ([`auth::ApiUser`]) |
 //! | `/api/dicom-web/{ae_title}/...` | [`dicomweb`] | token or session |
 //! | `/api/v1/...`, `GET /api/openapi.json` | [`api`] | token or session; the document: none |
+//! | `GET /metrics` | [`crate::metrics::http`] | `ADIT_METRICS_TOKEN` bearer, or a staff user |
+//!
+//! Every route is timed for the metrics and rate limited ([`limits`]; `/health/` and
+//! `/metrics` are exempt). Request bodies are capped at `max_body_size`, STOW-RS bodies at
+//! `max_upload_size` (413 beyond).
 
 pub mod address;
 pub mod api;
@@ -16,13 +21,17 @@ pub mod auth;
 pub mod dicomweb;
 pub mod error;
 pub mod health;
+pub mod limits;
 pub mod session;
 pub mod user;
 
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
+use tower_http::limit::RequestBodyLimitLayer;
 
 use adit_dimse::scp::MoveCoordinator;
 
@@ -30,6 +39,7 @@ use crate::audit::TokenUseThrottle;
 use crate::config::Config;
 use crate::db::Db;
 use crate::jobs::Jobs;
+use crate::metrics::Metrics;
 use crate::receiver::liveness::ReceiverCheck;
 
 /// What every request handler can reach. Cheap to clone.
@@ -48,6 +58,12 @@ pub struct AppState {
     pub jobs: Arc<tokio::sync::OnceCell<Jobs>>,
     /// Limits how often a token's use is written to the audit log.
     pub token_uses: Arc<TokenUseThrottle>,
+    /// This process's metrics (shared with the in-process workers of `adit serve`).
+    pub metrics: Metrics,
+    /// Request rate limits per token and per client IP.
+    pub rate_limits: Arc<limits::RateLimits>,
+    /// Per-user caps on concurrent DICOMweb retrieves.
+    pub retrieve_slots: Arc<limits::RetrieveSlots>,
 }
 
 impl AppState {
@@ -55,12 +71,21 @@ impl AppState {
     pub fn new(db: Db, config: Config) -> Self {
         Self {
             db,
+            rate_limits: Arc::new(limits::RateLimits::new(&config)),
+            retrieve_slots: Arc::new(limits::RetrieveSlots::new(config.max_retrieves_per_user)),
             config: Arc::new(config),
             move_coordinator: None,
             receiver: ReceiverCheck::None,
             jobs: Arc::new(tokio::sync::OnceCell::new()),
             token_uses: Arc::new(TokenUseThrottle::default()),
+            metrics: Metrics::new(),
         }
+    }
+
+    /// The same state counting into `metrics` (one registry per process).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Lets the DICOMweb facade retrieve by C-MOVE through `coordinator`'s receiver.
@@ -77,14 +102,35 @@ impl AppState {
 }
 
 /// The application: every route of the web server.
+///
+/// Serve it with [`Router::into_make_service_with_connect_info`] (`SocketAddr`): the
+/// per-IP rate limit needs the peer address and skips requests without one.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    let body_limit = usize::try_from(state.config.max_body_size).unwrap_or(usize::MAX);
+    let upload_limit = usize::try_from(state.config.max_upload_size).unwrap_or(usize::MAX);
+    // The tower-http layer also bounds streamed bodies (STOW-RS reads the body as a stream,
+    // past axum's extractor limit), and refuses a too large Content-Length before reading.
+    let regular = Router::new()
         .route("/health/", get(health::health))
         .route("/login/", post(session::login))
         .route("/logout/", post(session::logout))
         .route("/api/user/", get(user::current_user))
-        .merge(dicomweb::routes())
+        .route("/metrics", get(crate::metrics::http::scrape))
+        .merge(dicomweb::read_routes())
         .merge(api::routes())
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(DefaultBodyLimit::disable());
+    let uploads = dicomweb::upload_routes()
+        .layer(RequestBodyLimitLayer::new(upload_limit))
+        .layer(DefaultBodyLimit::disable());
+    Router::new()
+        .merge(regular)
+        .merge(uploads)
         .fallback(error::not_found)
+        .layer(from_fn_with_state(state.clone(), limits::rate_limit))
+        .layer(from_fn_with_state(
+            state.metrics.clone(),
+            crate::metrics::http::track,
+        ))
         .with_state(state)
 }

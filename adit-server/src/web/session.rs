@@ -188,16 +188,24 @@ async fn read_form(state: &AppState, request: Request) -> Result<LoginForm, ApiE
             format!("Expected username and password: {e}"),
         )
     };
+    // A body over `max_body_size` keeps its 413.
+    let rejected = |status: StatusCode, text: String| {
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(status, "Request body too large.")
+        } else {
+            bad(&text)
+        }
+    };
     if is_json {
         Json::<LoginForm>::from_request(request, state)
             .await
             .map(|Json(form)| form)
-            .map_err(|e| bad(&e.body_text()))
+            .map_err(|e| rejected(e.status(), e.body_text()))
     } else {
         Form::<LoginForm>::from_request(request, state)
             .await
             .map(|Form(form)| form)
-            .map_err(|e| bad(&e.body_text()))
+            .map_err(|e| rejected(e.status(), e.body_text()))
     }
 }
 
