@@ -20,8 +20,9 @@ use crate::errors::{PeerConnectionError, http_status, invalid};
 use crate::runtime::wait;
 use crate::stream::PartStream;
 
-/// What a WADO-RS request accepts: DICOM parts in the transfer syntax the server holds.
-const ACCEPT_DICOM: &str = "multipart/related; type=\"application/dicom\"; transfer-syntax=*";
+/// What a WADO-RS request accepts: DICOM parts, the transfer syntax left to the server, as
+/// `adit-client` (through dicomweb-client) asks, so both get the same bytes.
+const ACCEPT_DICOM: &str = "multipart/related; type=\"application/dicom\"";
 
 /// How much of an error response's body ends up in the exception message.
 const DETAIL_CHARS: usize = 300;
