@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! testkit-peers [ae=ORTHANCA]... [seed=S] [patients=N] [studies=N] [series=N] [instances=N]
-//!               [files=DIR] [file-instances=N]
+//!               [size=PIXELS] [files=DIR] [file-instances=N]
 //! ```
 //!
 //! Closing stdin (or the parent dying, which closes it) stops and deletes the peers.
@@ -29,6 +29,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let (mut patients, mut studies, mut series, mut instances) = (1, 1, 2, 2);
     let mut files: Option<PathBuf> = None;
     let mut file_instances = 3;
+    let mut size: u16 = 32;
     for arg in std::env::args().skip(1) {
         let (key, value) = arg
             .split_once('=')
@@ -42,6 +43,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             "instances" => instances = value.parse()?,
             "files" => files = Some(PathBuf::from(value)),
             "file-instances" => file_instances = value.parse()?,
+            "size" => size = value.parse()?,
             other => return Err(format!("unknown argument `{other}`").into()),
         }
     }
@@ -58,7 +60,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             .studies_per_patient(studies)
             .series_per_study(series)
             .instances_per_series(instances)
-            .image_size(32, 32),
+            .image_size(size, size),
     );
     if let Some(first) = peers.first() {
         first.upload_corpus(&corpus)?;
@@ -71,7 +73,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                     .studies_per_patient(1)
                     .series_per_study(1)
                     .instances_per_series(file_instances)
-                    .image_size(32, 32),
+                    .image_size(size, size),
             );
             upload.write_to(dir)?;
             Some(upload.manifest().clone())
