@@ -8,6 +8,7 @@
 //! | [`kind`] | [`JobKind`] with ADIT's queue priorities |
 //! | [`model`] | [`Job`], [`Task`], [`NewJob`], [`NewTask`], batch query rows |
 //! | [`store`] | [`Jobs`]: create (queue jobs in the same transaction), read, actions, derived status |
+//! | [`listing`] | [`JobFilter`] and [`Jobs::list`] for the job pages |
 //! | [`runs`] | what a worker records: start, progress, outcome, retry, results |
 //! | [`mail`] | [`Mailer`] for job-finished mails, [`LogMailer`] |
 //! | [`smtp`] | [`SmtpMailer`]: the mails over SMTP when a server is configured |
@@ -18,6 +19,7 @@
 pub mod actions;
 pub mod error;
 pub mod kind;
+pub mod listing;
 pub mod mail;
 pub mod model;
 pub mod runs;
@@ -29,6 +31,7 @@ pub mod store;
 pub use actions::{Actor, JobAction, Refusal, TaskAction};
 pub use error::{JobError, JobResult};
 pub use kind::JobKind;
+pub use listing::JobFilter;
 pub use mail::{FinishedMail, LogMailer, Mailer};
 pub use model::{BatchQuery, BatchQueryResult, Job, NewJob, NewTask, Task};
 pub use runs::{Started, TaskProgress};

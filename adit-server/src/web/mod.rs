@@ -8,6 +8,7 @@
 //! | `POST /login/`, `POST /logout/` | [`session`] | password / session cookie |
 //! | `GET /api/user/` | [`user`] | token or session ([`auth::ApiUser`]) |
 //! | `/api/dicom-web/{ae_title}/...` | [`dicomweb`] | token or session |
+//! | the HTML pages (`/`, `/jobs/`, `/selective-transfer/`, ...) | [`crate::ui`] | session |
 
 pub mod auth;
 pub mod dicomweb;
@@ -25,6 +26,7 @@ use adit_dimse::scp::MoveCoordinator;
 
 use crate::config::Config;
 use crate::db::Db;
+use crate::jobs::{Jobs, SmtpMailer};
 use crate::receiver::liveness::ReceiverCheck;
 
 /// What every request handler can reach. Cheap to clone.
@@ -39,6 +41,8 @@ pub struct AppState {
     pub move_coordinator: Option<Arc<MoveCoordinator>>,
     /// How `/health/` learns whether the DICOM receiver runs.
     pub receiver: ReceiverCheck,
+    /// The job store, connected on first use (see [`AppState::jobs`]).
+    jobs: Arc<tokio::sync::OnceCell<Jobs>>,
 }
 
 impl AppState {
@@ -49,7 +53,28 @@ impl AppState {
             config: Arc::new(config),
             move_coordinator: None,
             receiver: ReceiverCheck::None,
+            jobs: Arc::default(),
         }
+    }
+
+    /// The job store on this state's database, connected once (the queue's migrations run
+    /// then), with job-finished mails over SMTP when a server is configured.
+    pub async fn jobs(&self) -> crate::jobs::JobResult<&Jobs> {
+        self.jobs
+            .get_or_try_init(|| async {
+                let jobs = Jobs::on(&self.db).await?;
+                Ok(match SmtpMailer::from_config(&self.config.smtp) {
+                    Ok(Some(mailer)) => jobs.with_mailer(Arc::new(mailer)),
+                    Ok(None) => jobs,
+                    Err(e) => {
+                        tracing::warn!(
+                            "job-finished mails from the web server are logged only: {e}"
+                        );
+                        jobs
+                    }
+                })
+            })
+            .await
     }
 
     /// Lets the DICOMweb facade retrieve by C-MOVE through `coordinator`'s receiver.
@@ -73,6 +98,7 @@ pub fn app(state: AppState) -> Router {
         .route("/logout/", post(session::logout))
         .route("/api/user/", get(user::current_user))
         .merge(dicomweb::routes())
+        .merge(crate::ui::routes())
         .fallback(error::not_found)
         .with_state(state)
 }
