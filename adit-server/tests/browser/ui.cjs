@@ -44,8 +44,8 @@ async function login(page, username, password) {
   await page.goto(`${BASE}/jobs/`);
   // Pages redirect to the login form and come back after it.
   expect(page.url().includes("/login/?next="), `not sent to login: ${page.url()}`);
-  await page.getByLabel("User name").fill(username);
-  await page.getByLabel("Password").fill(password);
+  await page.getByLabel("User name", { exact: true }).fill(username);
+  await page.getByLabel("Password", { exact: true }).fill(password);
   await page.getByRole("button", { name: "Log in" }).click();
   await page.waitForURL(`${BASE}/jobs/`);
   expect((await page.textContent("#nav-user")).trim() === username, "user not shown");
@@ -76,8 +76,8 @@ async function main() {
     await step("wrong password is refused", async () => {
       await page.goto(`${BASE}/login/`);
       await shot(page, "login");
-      await page.getByLabel("User name").fill(env("ADIT_USER"));
-      await page.getByLabel("Password").fill("wrong");
+      await page.getByLabel("User name", { exact: true }).fill(env("ADIT_USER"));
+      await page.getByLabel("Password", { exact: true }).fill("wrong");
       await page.getByRole("button", { name: "Log in" }).click();
       const error = await page.textContent("#login-error");
       expect(error.includes("Invalid username or password."), `error: ${error}`);
@@ -88,9 +88,9 @@ async function main() {
     let jobUrl;
     await step("search streams the studies into the table", async () => {
       await page.goto(`${BASE}/selective-transfer/`);
-      await page.getByLabel("Source").selectOption({ label: env("ADIT_SOURCE") });
-      await page.getByLabel("Destination").selectOption({ label: env("ADIT_DESTINATION") });
-      await page.getByLabel("Patient ID").fill(env("ADIT_PATIENT"));
+      await page.getByLabel("Source", { exact: true }).selectOption({ label: env("ADIT_SOURCE") });
+      await page.getByLabel("Destination", { exact: true }).selectOption({ label: env("ADIT_DESTINATION") });
+      await page.getByLabel("Patient ID", { exact: true }).fill(env("ADIT_PATIENT"));
       await page.getByRole("button", { name: "Search" }).click();
       await page.waitForFunction(() => document.getElementById("search-form").dataset.state === "done", null, { timeout: LONG });
       const status = await page.textContent("#search-status");
@@ -112,7 +112,7 @@ async function main() {
       await page.locator("#select-all").check();
       await page.locator("#advanced-options summary").click();
       await page.getByLabel(/^Pseudonym/).fill(env("ADIT_PSEUDONYM"));
-      await page.getByLabel("Trial protocol ID").fill("TRIAL-UI");
+      await page.getByLabel("Trial protocol ID", { exact: true }).fill("TRIAL-UI");
       await Promise.all([
         page.waitForURL(/\/jobs\/\d+\/$/, { timeout: LONG }),
         page.getByRole("button", { name: "Start transfer" }).click(),
@@ -142,9 +142,9 @@ async function main() {
 
     await step("a broken batch sheet shows every error with line and column", async () => {
       await page.goto(`${BASE}/batch-transfer/`);
-      await page.getByLabel("Source").selectOption({ label: env("ADIT_SOURCE") });
-      await page.getByLabel("Destination").selectOption({ label: env("ADIT_DESTINATION") });
-      await page.getByLabel("Project name").fill("UI test");
+      await page.getByLabel("Source", { exact: true }).selectOption({ label: env("ADIT_SOURCE") });
+      await page.getByLabel("Destination", { exact: true }).selectOption({ label: env("ADIT_DESTINATION") });
+      await page.getByLabel("Project name", { exact: true }).fill("UI test");
       await page.getByLabel(/^Batch file/).setInputFiles(env("ADIT_BAD_SHEET"));
       await page.getByRole("button", { name: "Create job" }).click();
       await page.waitForSelector("#sheet-issues");
@@ -154,7 +154,7 @@ async function main() {
       expect(rows.some((r) => r.includes("2") && r.includes("PatientID") && r.includes("invalid wildcard")), `no PatientID issue on line 2: ${joined}`);
       expect(rows.some((r) => r.includes("3") && r.includes("StudyInstanceUID")), `no StudyInstanceUID issue on line 3: ${joined}`);
       // The form keeps what was typed.
-      expect((await page.getByLabel("Project name").inputValue()) === "UI test", "project name lost");
+      expect((await page.getByLabel("Project name", { exact: true }).inputValue()) === "UI test", "project name lost");
       await shot(page, "batch-transfer-errors");
     });
 
@@ -171,9 +171,9 @@ async function main() {
     let slowJob;
     await step("cancel a running job", async () => {
       await page.goto(`${BASE}/selective-transfer/`);
-      await page.getByLabel("Source").selectOption({ label: env("ADIT_SOURCE") });
-      await page.getByLabel("Destination").selectOption({ label: env("ADIT_DESTINATION") });
-      await page.getByLabel("Patient ID").fill(env("ADIT_SLOW_PATIENT"));
+      await page.getByLabel("Source", { exact: true }).selectOption({ label: env("ADIT_SOURCE") });
+      await page.getByLabel("Destination", { exact: true }).selectOption({ label: env("ADIT_DESTINATION") });
+      await page.getByLabel("Patient ID", { exact: true }).fill(env("ADIT_SLOW_PATIENT"));
       await page.getByRole("button", { name: "Search" }).click();
       await page.waitForFunction(() => document.getElementById("search-form").dataset.state === "done", null, { timeout: LONG });
       await page.locator("#select-all").check();
