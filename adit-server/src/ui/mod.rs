@@ -7,6 +7,9 @@
 //! | `/jobs/...`, `/tasks/...` | [`jobs`] | job list, job detail with live progress, task detail, actions |
 //! | `/selective-transfer/...` | [`transfer`] | search (results streamed), tick studies, start a transfer |
 //! | `/batch-transfer/...` | [`batch`] | sheet upload with every error located, sample sheets |
+//! | `/accounts/profile/`, `/token-authentication/` | [`profile`] | active group, password, API tokens |
+//! | `/dicom-explorer/...` | [`explorer`] | servers → patients → studies → series |
+//! | `/admin/nodes/` | [`nodes`] | staff: nodes with a C-ECHO check and group access |
 //! | `/static/{hash}/{name}` | [`assets`] | embedded assets, cached forever |
 //!
 //! Pages authenticate with the browser session; forms carry the session's CSRF token (see
@@ -16,7 +19,10 @@
 pub mod assets;
 pub mod auth;
 pub mod batch;
+pub mod explorer;
 pub mod jobs;
+pub mod nodes;
+pub mod profile;
 pub mod templates;
 pub mod transfer;
 
@@ -40,4 +46,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tasks/{id}/{action}/", post(jobs::task_action))
         .merge(transfer::routes())
         .merge(batch::routes())
+        .merge(profile::routes())
+        .merge(explorer::routes())
+        .merge(nodes::routes())
 }

@@ -44,6 +44,13 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/study_row.html"),
     ),
     ("batch.html", include_str!("../../templates/batch.html")),
+    ("profile.html", include_str!("../../templates/profile.html")),
+    ("tokens.html", include_str!("../../templates/tokens.html")),
+    (
+        "explorer.html",
+        include_str!("../../templates/explorer.html"),
+    ),
+    ("nodes.html", include_str!("../../templates/nodes.html")),
     (
         "job_actions.html",
         include_str!("../../templates/job_actions.html"),
