@@ -2,7 +2,8 @@
 //! driven by `tests/browser/ui.cjs` (playwright-core). The browser logs in, searches with
 //! the results streamed in, transfers two studies with a pseudonym and follows the job to
 //! Success with live progress, uploads a broken and a good batch sheet, cancels a running
-//! job, and a user of another group does not see the nodes. This side then checks the
+//! job, creates and revokes an API token, browses the DICOM explorer, a staff member
+//! checks a node by C-ECHO, and a user of another group does not see the nodes. This side then checks the
 //! database and Orthanc for what the browser did.
 //!
 //! Needs Debian's `chromium` and `node`/`npm` (installed by `scripts/install-test-deps`);
@@ -229,6 +230,7 @@ async fn the_ui_in_a_browser() {
         },
         Grant::Permission(Permission::AddSelectiveTransferJob),
         Grant::Permission(Permission::AddBatchTransferJob),
+        Grant::Permission(Permission::QueryDicomServer),
     ] {
         admin::grant(&db, "research", &grant).await.unwrap();
     }
@@ -271,6 +273,7 @@ async fn the_ui_in_a_browser() {
         .env("ADIT_PASSWORD", PASSWORD)
         .env("ADIT_OTHER_USER", "bob")
         .env("ADIT_OTHER_PASSWORD", PASSWORD)
+        .env("ADIT_ADMIN_PASSWORD", "admin-pw")
         .env("ADIT_SOURCE", "Archive A")
         .env("ADIT_SOURCE_ID", source_id.to_string())
         .env("ADIT_DESTINATION", "Research B")

@@ -214,6 +214,52 @@ async function main() {
       await shot(page, "phone");
     });
 
+    await step("API token: created with expiry, shown once, works, revoked", async () => {
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await page.goto(`${BASE}/token-authentication/`);
+      await page.getByLabel("Description", { exact: true }).fill("browser test");
+      await page.getByLabel(/^Expires after/).fill("7");
+      await page.getByRole("button", { name: "Create token" }).click();
+      const token = (await page.textContent("#new-token")).trim();
+      expect(/^[0-9a-f]{40}$/.test(token), `token: ${token}`);
+      await shot(page, "tokens");
+      const who = await page.evaluate(async (t) => {
+        const r = await fetch("/api/user/", { headers: { Authorization: `Token ${t}` }, credentials: "omit" });
+        return r.ok ? (await r.json()).username : `HTTP ${r.status}`;
+      }, token);
+      expect(who === env("ADIT_USER"), `token user: ${who}`);
+      await page.goto(`${BASE}/token-authentication/`);
+      expect((await page.locator("#new-token").count()) === 0, "token shown twice");
+      const rows = page.locator("#token-table tbody tr[id^=token-]");
+      expect((await rows.count()) === 1, "token not listed");
+      expect((await rows.first().textContent()).includes(token.slice(0, 4)), "wrong token listed");
+      await rows.first().getByRole("button", { name: "Revoke" }).click();
+      await page.waitForSelector("#flash");
+      expect((await page.locator("#token-table tbody tr[id^=token-]").count()) === 0, "token not revoked");
+      const after = await page.evaluate(async (t) => {
+        const r = await fetch("/api/user/", { headers: { Authorization: `Token ${t}` }, credentials: "omit" });
+        return r.status;
+      }, token);
+      expect(after === 401, `revoked token answered ${after}`);
+    });
+
+    await step("DICOM explorer: server, patient, study, series", async () => {
+      await page.goto(`${BASE}/dicom-explorer/`);
+      await page.getByRole("link", { name: new RegExp(env("ADIT_SOURCE")) }).click();
+      await page.getByLabel("Patient ID", { exact: true }).fill(env("ADIT_PATIENT"));
+      await page.getByRole("button", { name: "Search" }).click();
+      await page.waitForSelector(".card");
+      const studies = page.locator(".card tbody tr");
+      expect((await studies.count()) === 2, `studies: ${await studies.count()}`);
+      await shot(page, "explorer");
+      await studies.first().locator("a").click();
+      await page.waitForSelector("#series-table");
+      const series = await page.locator("#series-table tbody tr").count();
+      expect(series === 2, `series: ${series}`);
+      const attrs = await page.textContent("#study-attributes");
+      expect(attrs.includes(env("ADIT_PATIENT")), "patient id not among the attributes");
+    });
+
     await step("log out", async () => {
       await page.setViewportSize({ width: 1280, height: 900 });
       await page.goto(`${BASE}/`);
@@ -237,6 +283,23 @@ async function main() {
         return r.text();
       }, env("ADIT_SOURCE_ID"));
       expect(body.includes("event: failed") && body.includes("Choose a source you have access to."), `forced search: ${body}`);
+    });
+
+    await step("staff: node list with a C-ECHO check", async () => {
+      const admin = await (await browser.newContext()).newPage();
+      await login(admin, "admin", env("ADIT_ADMIN_PASSWORD"));
+      await admin.goto(`${BASE}/admin/nodes/`);
+      const row = admin.locator("#node-table tr", { hasText: env("ADIT_SOURCE") });
+      await row.getByRole("button", { name: "C-ECHO" }).click();
+      await admin.waitForSelector("#flash");
+      const flash = await admin.textContent("#flash");
+      expect(flash.includes(`C-ECHO to ${env("ADIT_SOURCE")} succeeded`), `flash: ${flash}`);
+      await shot(admin, "nodes");
+      // Plain users do not get the page.
+      const plain = await (await browser.newContext()).newPage();
+      await login(plain, env("ADIT_OTHER_USER"), env("ADIT_OTHER_PASSWORD"));
+      const res = await plain.goto(`${BASE}/admin/nodes/`);
+      expect(res.status() === 403, `non-staff got ${res.status()}`);
     });
 
     expect(failures.length === 0, failures.join("; "));
