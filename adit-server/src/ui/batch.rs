@@ -17,7 +17,7 @@ use minijinja::{Value, context};
 use super::auth::UiUser;
 use super::jobs::{internal, is_staff};
 use super::templates::{self, redirect_with_flash};
-use super::transfer::{pickers, usable_node};
+use super::transfer::{pickers, plural, usable_node};
 use crate::accounts::Permission;
 use crate::jobs::{BatchQuery, JobError, JobKind, NewJob, NewTask};
 use crate::nodes::Access;
@@ -308,7 +308,7 @@ async fn submit(
         Ok(id) => redirect_with_flash(
             &format!("/jobs/{id}/"),
             "success",
-            &format!("Job {id} started with {count} tasks."),
+            &format!("Job {id} started with {}.", plural(count, "task", "tasks")),
         ),
         Err(JobError::Invalid(message)) => {
             render_form(&state, &user, page, &fields, &[message], &[]).await

@@ -659,7 +659,12 @@ fn counts_sentence(c: &TaskCounts) -> String {
     if text.is_empty() {
         "no tasks".into()
     } else {
-        format!("{} tasks: {}", c.total(), text.join(", "))
+        let total = usize::try_from(c.total()).unwrap_or(usize::MAX);
+        format!(
+            "{}: {}",
+            super::transfer::plural(total, "task", "tasks"),
+            text.join(", ")
+        )
     }
 }
 

@@ -21,7 +21,10 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
             tracing::error!("template {name}: {e}");
         }
     }
-    env.add_function("asset", |name: &str| assets::url(name));
+    // Asset URLs are ours and need no escaping (escaping would turn `/` into `&#x2f;`).
+    env.add_function("asset", |name: &str| {
+        Value::from_safe_string(assets::url(name))
+    });
     env.add_filter("bytes", human_bytes);
     env
 });

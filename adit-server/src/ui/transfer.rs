@@ -210,7 +210,7 @@ pub async fn search(
         let text = if count >= MAX_RESULTS {
             format!("{count} studies (the limit); narrow the search to see all.")
         } else {
-            format!("{count} studies found.")
+            format!("{} found.", plural(count as usize, "study", "studies"))
         };
         let _ = sender.send(Event::default().event("done").data(text)).await;
     });
@@ -411,6 +411,15 @@ fn study_view(result: &adit_core::model::QueryResult) -> Value {
         description => result.study_description().unwrap_or_default(),
         accession => result.accession_number().unwrap_or_default(),
         images => result.number_of_study_related_instances(),
+    }
+}
+
+/// `1 study`, `2 studies`.
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("{n} {one}")
+    } else {
+        format!("{n} {many}")
     }
 }
 
