@@ -16,6 +16,7 @@
 //! | [`nodes`] | DICOM nodes (servers, folders) and per-group source/destination access |
 //! | [`receiver`] | the DICOM receiver (`adit receiver`, in-process in `adit serve`), its liveness and PostgreSQL wake-ups |
 //! | [`serve`] | `adit serve` / `adit web`: start-up, first admin, secret key, graceful shutdown |
+//! | [`ui`] | the web UI: server-rendered HTML pages, their live updates and embedded assets |
 //! | [`web`] | the axum app: `/health/`, token auth, `/api/user/`, the DICOMweb facade `/api/dicom-web/` |
 //! | [`jobs`] | jobs and tasks: statuses, derived job status, actions, priorities, storage |
 //! | [`worker`] | `adit worker`: the queue worker running transfer and batch query tasks |
@@ -32,6 +33,7 @@ pub mod metrics;
 pub mod nodes;
 pub mod receiver;
 pub mod serve;
+pub mod ui;
 pub mod web;
 pub mod worker;
 

@@ -14,6 +14,8 @@
 //! Every route is timed for the metrics and rate limited ([`limits`]; `/health/` and
 //! `/metrics` are exempt). Request bodies are capped at `max_body_size`, STOW-RS bodies at
 //! `max_upload_size` (413 beyond).
+//!
+//! The HTML pages (`/`, `/jobs/`, `/selective-transfer/`, ...) are [`crate::ui`]'s (session).
 
 pub mod address;
 pub mod api;
@@ -38,7 +40,7 @@ use adit_dimse::scp::MoveCoordinator;
 use crate::audit::TokenUseThrottle;
 use crate::config::Config;
 use crate::db::Db;
-use crate::jobs::Jobs;
+use crate::jobs::{Jobs, SmtpMailer};
 use crate::metrics::Metrics;
 use crate::receiver::liveness::ReceiverCheck;
 
@@ -54,8 +56,8 @@ pub struct AppState {
     pub move_coordinator: Option<Arc<MoveCoordinator>>,
     /// How `/health/` learns whether the DICOM receiver runs.
     pub receiver: ReceiverCheck,
-    /// The job model, connected on first use by the REST API.
-    pub jobs: Arc<tokio::sync::OnceCell<Jobs>>,
+    /// The job store, connected on first use (see [`AppState::jobs`]).
+    jobs: Arc<tokio::sync::OnceCell<Jobs>>,
     /// Limits how often a token's use is written to the audit log.
     pub token_uses: Arc<TokenUseThrottle>,
     /// This process's metrics (shared with the in-process workers of `adit serve`).
@@ -76,7 +78,7 @@ impl AppState {
             config: Arc::new(config),
             move_coordinator: None,
             receiver: ReceiverCheck::None,
-            jobs: Arc::new(tokio::sync::OnceCell::new()),
+            jobs: Arc::default(),
             token_uses: Arc::new(TokenUseThrottle::default()),
             metrics: Metrics::new(),
         }
@@ -86,6 +88,26 @@ impl AppState {
     pub fn with_metrics(mut self, metrics: Metrics) -> Self {
         self.metrics = metrics;
         self
+    }
+
+    /// The job store on this state's database, connected once (the queue's migrations run
+    /// then), with job-finished mails over SMTP when a server is configured.
+    pub async fn jobs(&self) -> crate::jobs::JobResult<&Jobs> {
+        self.jobs
+            .get_or_try_init(|| async {
+                let jobs = Jobs::on(&self.db).await?;
+                Ok(match SmtpMailer::from_config(&self.config.smtp) {
+                    Ok(Some(mailer)) => jobs.with_mailer(Arc::new(mailer)),
+                    Ok(None) => jobs,
+                    Err(e) => {
+                        tracing::warn!(
+                            "job-finished mails from the web server are logged only: {e}"
+                        );
+                        jobs
+                    }
+                })
+            })
+            .await
     }
 
     /// Lets the DICOMweb facade retrieve by C-MOVE through `coordinator`'s receiver.
@@ -118,6 +140,7 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(crate::metrics::http::scrape))
         .merge(dicomweb::read_routes())
         .merge(api::routes())
+        .merge(crate::ui::routes())
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(DefaultBodyLimit::disable());
     let uploads = dicomweb::upload_routes()
