@@ -54,7 +54,10 @@ const FEATURES: &[(&str, bool)] = &[
     ("browser login /login/ and /logout/ (session cookie)", true),
     ("web UI", false),
     ("DICOMweb API /api/dicom-web/ (adit-client)", true),
-    ("REST job API", false),
+    (
+        "REST job API /api/v1/ with OpenAPI at /api/openapi.json, audit log",
+        true,
+    ),
     (
         "workers and job queue (transfers, batch queries; adit worker)",
         true,
