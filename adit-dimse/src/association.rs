@@ -179,6 +179,7 @@ impl Association {
             }
         };
         let established = tokio::time::timeout(whole, establish).await;
+        crate::stats::record(&peer_name, matches!(established, Ok(Ok(_))));
         let mut inner = match established {
             Err(_) => {
                 return Err(Error::Timeout {

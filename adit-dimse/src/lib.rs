@@ -55,6 +55,7 @@ pub mod scu;
 pub mod sink;
 pub mod source;
 mod source_move;
+pub mod stats;
 pub mod storage;
 pub mod tls;
 

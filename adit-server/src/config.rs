@@ -16,6 +16,15 @@
 //! | `ADIT_EXCLUDE_MODALITIES` | `exclude_modalities` | empty (comma list, e.g. `PR,SR`) |
 //! | `ADIT_TLS_CERT` / `ADIT_TLS_KEY` | `tls_cert` / `tls_key` | none (plain HTTP) |
 //! | `ADIT_SMTP_HOST` / `_PORT` / `_USERNAME` / `_PASSWORD` / `_FROM` | `smtp.*` | none: mails are logged |
+//! | `ADIT_METRICS_TOKEN` | `metrics_token` | none (only staff users may read `/metrics`) |
+//! | `ADIT_METRICS_ADDR` | `metrics_addr` | none (extra `/metrics`-only listener, for `adit worker`) |
+//! | `ADIT_MAX_BODY_SIZE` | `max_body_size` | `10485760` (bytes; request bodies except uploads) |
+//! | `ADIT_MAX_UPLOAD_SIZE` | `max_upload_size` | `4294967296` (bytes; STOW-RS bodies) |
+//! | `ADIT_RATE_LIMIT_IP` | `rate_limit_ip` | `600` (requests per minute per client IP without a token; 0: off) |
+//! | `ADIT_RATE_LIMIT_TOKEN` | `rate_limit_token` | `6000` (requests per minute per API token; 0: off) |
+//! | `ADIT_MAX_RETRIEVES_PER_USER` | `max_retrieves_per_user` | `4` (concurrent DICOMweb retrieves per user; 0: no cap) |
+//! | `ADIT_MAX_BATCH_QUERY_SIZE` | `max_batch_query_size` | `1000` (queries per batch query job of a non-staff user) |
+//! | `ADIT_MAX_BATCH_TRANSFER_SIZE` | `max_batch_transfer_size` | `500` (studies per batch transfer job of a non-staff user) |
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -25,6 +34,21 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+
+/// Default of [`Config::max_body_size`]: 10 MiB.
+pub const DEFAULT_MAX_BODY_SIZE: u64 = 10 * 1024 * 1024;
+/// Default of [`Config::max_upload_size`]: 4 GiB.
+pub const DEFAULT_MAX_UPLOAD_SIZE: u64 = 4 * 1024 * 1024 * 1024;
+/// Default of [`Config::rate_limit_ip`].
+pub const DEFAULT_RATE_LIMIT_IP: u32 = 600;
+/// Default of [`Config::rate_limit_token`].
+pub const DEFAULT_RATE_LIMIT_TOKEN: u32 = 6000;
+/// Default of [`Config::max_retrieves_per_user`].
+pub const DEFAULT_MAX_RETRIEVES_PER_USER: usize = 4;
+/// Default of [`Config::max_batch_query_size`] (ADIT's `MAX_BATCH_QUERY_SIZE`).
+pub const DEFAULT_MAX_BATCH_QUERY_SIZE: usize = 1000;
+/// Default of [`Config::max_batch_transfer_size`] (ADIT's `MAX_BATCH_TRANSFER_SIZE`).
+pub const DEFAULT_MAX_BATCH_TRANSFER_SIZE: usize = 500;
 
 /// Default of [`Config::worker_stop_grace`].
 pub const DEFAULT_WORKER_STOP_GRACE: Duration = Duration::from_secs(10);
@@ -62,6 +86,24 @@ pub struct Config {
     pub tls_key: Option<PathBuf>,
     /// Outgoing mail; without a host, mails are written to the log.
     pub smtp: SmtpConfig,
+    /// Bearer token a Prometheus server sends to read `/metrics` (staff users need none).
+    pub metrics_token: Option<Secret>,
+    /// Address of an extra listener serving only `/metrics` (processes without a web server).
+    pub metrics_addr: Option<SocketAddr>,
+    /// Largest request body in bytes, except on upload routes.
+    pub max_body_size: u64,
+    /// Largest body in bytes on upload routes (STOW-RS).
+    pub max_upload_size: u64,
+    /// Requests per minute one client IP may make without an API token (0: unlimited).
+    pub rate_limit_ip: u32,
+    /// Requests per minute one API token may make (0: unlimited).
+    pub rate_limit_token: u32,
+    /// DICOMweb retrieves (WADO-RS) one user may have running at once (0: no cap).
+    pub max_retrieves_per_user: usize,
+    /// Most queries in a batch query job of a non-staff user.
+    pub max_batch_query_size: usize,
+    /// Most studies in a batch transfer job of a non-staff user.
+    pub max_batch_transfer_size: usize,
 }
 
 /// SMTP settings for job-finished mails.
@@ -128,6 +170,15 @@ struct FileConfig {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     smtp: Option<SmtpConfig>,
+    metrics_token: Option<Secret>,
+    metrics_addr: Option<String>,
+    max_body_size: Option<u64>,
+    max_upload_size: Option<u64>,
+    rate_limit_ip: Option<u32>,
+    rate_limit_token: Option<u32>,
+    max_retrieves_per_user: Option<usize>,
+    max_batch_query_size: Option<usize>,
+    max_batch_transfer_size: Option<usize>,
 }
 
 impl Config {
@@ -246,7 +297,62 @@ impl Config {
             password: secret("ADIT_SMTP_PASSWORD", file_smtp.password),
             from: origin("ADIT_SMTP_FROM").map(|(v, _)| v).or(file_smtp.from),
         };
+        let metrics_addr = match pick("ADIT_METRICS_ADDR", file_config.metrics_addr) {
+            Some(value) => Some(address("ADIT_METRICS_ADDR", Some(value), "")?),
+            None => None,
+        };
+        let max_body_size = number(
+            "ADIT_MAX_BODY_SIZE",
+            origin("ADIT_MAX_BODY_SIZE"),
+            file_config.max_body_size,
+            DEFAULT_MAX_BODY_SIZE,
+        )?;
+        let max_upload_size = number(
+            "ADIT_MAX_UPLOAD_SIZE",
+            origin("ADIT_MAX_UPLOAD_SIZE"),
+            file_config.max_upload_size,
+            DEFAULT_MAX_UPLOAD_SIZE,
+        )?;
+        let rate_limit_ip = number(
+            "ADIT_RATE_LIMIT_IP",
+            origin("ADIT_RATE_LIMIT_IP"),
+            file_config.rate_limit_ip,
+            DEFAULT_RATE_LIMIT_IP,
+        )?;
+        let rate_limit_token = number(
+            "ADIT_RATE_LIMIT_TOKEN",
+            origin("ADIT_RATE_LIMIT_TOKEN"),
+            file_config.rate_limit_token,
+            DEFAULT_RATE_LIMIT_TOKEN,
+        )?;
+        let max_retrieves_per_user = number(
+            "ADIT_MAX_RETRIEVES_PER_USER",
+            origin("ADIT_MAX_RETRIEVES_PER_USER"),
+            file_config.max_retrieves_per_user,
+            DEFAULT_MAX_RETRIEVES_PER_USER,
+        )?;
+        let max_batch_query_size = number(
+            "ADIT_MAX_BATCH_QUERY_SIZE",
+            origin("ADIT_MAX_BATCH_QUERY_SIZE"),
+            file_config.max_batch_query_size,
+            DEFAULT_MAX_BATCH_QUERY_SIZE,
+        )?;
+        let max_batch_transfer_size = number(
+            "ADIT_MAX_BATCH_TRANSFER_SIZE",
+            origin("ADIT_MAX_BATCH_TRANSFER_SIZE"),
+            file_config.max_batch_transfer_size,
+            DEFAULT_MAX_BATCH_TRANSFER_SIZE,
+        )?;
         Ok(Config {
+            metrics_token: secret("ADIT_METRICS_TOKEN", file_config.metrics_token),
+            metrics_addr,
+            max_body_size,
+            max_upload_size,
+            rate_limit_ip,
+            rate_limit_token,
+            max_retrieves_per_user,
+            max_batch_query_size,
+            max_batch_transfer_size,
             admin_password: secret("ADIT_ADMIN_PASSWORD", file_config.admin_password),
             secret_key: secret("ADIT_SECRET_KEY", file_config.secret_key),
             data_dir,
@@ -278,6 +384,7 @@ impl Config {
         masked.admin_password = mask(&self.admin_password);
         masked.secret_key = mask(&self.secret_key);
         masked.smtp.password = mask(&self.smtp.password);
+        masked.metrics_token = mask(&self.metrics_token);
         toml::to_string_pretty(&masked).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
     }
 }
@@ -317,6 +424,23 @@ fn validate_database_url(url: String, origin: &str) -> Result<String> {
                 mask_url_password(&url)
             ),
         })
+    }
+}
+
+/// A non-negative number from the environment (`env`), else the file, else `default`.
+fn number<T: std::str::FromStr>(
+    key: &str,
+    env: Option<(String, String)>,
+    from_file: Option<T>,
+    default: T,
+) -> Result<T> {
+    match env {
+        Some((text, origin)) => text.trim().parse().map_err(|_| Error::Config {
+            key: key.to_owned(),
+            origin,
+            reason: format!("`{text}` is not a non-negative whole number"),
+        }),
+        None => Ok(from_file.unwrap_or(default)),
     }
 }
 
@@ -404,6 +528,28 @@ mod tests {
         let c = Config::load_from(None, env(&[("ADIT_WORKER_CONCURRENCY", "4")])).unwrap();
         assert_eq!(c.worker_concurrency, 4);
         assert!(Config::load_from(None, env(&[("ADIT_WORKER_CONCURRENCY", "0")])).is_err());
+        assert_eq!(c.max_body_size, DEFAULT_MAX_BODY_SIZE);
+        assert_eq!(c.max_batch_transfer_size, 500);
+        assert!(c.metrics_addr.is_none() && c.metrics_token.is_none());
+    }
+
+    #[test]
+    fn limits_and_metrics_settings_are_read_and_checked() {
+        let c = Config::load_from(
+            None,
+            env(&[
+                ("ADIT_RATE_LIMIT_IP", "0"),
+                ("ADIT_MAX_UPLOAD_SIZE", "1024"),
+                ("ADIT_METRICS_ADDR", "127.0.0.1:9464"),
+                ("ADIT_METRICS_TOKEN", "scrape-me"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!((c.rate_limit_ip, c.max_upload_size), (0, 1024));
+        assert_eq!(c.metrics_addr.unwrap().port(), 9464);
+        assert!(!c.to_masked_toml().contains("scrape-me"));
+        let err = Config::load_from(None, env(&[("ADIT_MAX_BODY_SIZE", "-1")])).unwrap_err();
+        assert!(err.to_string().contains("ADIT_MAX_BODY_SIZE"), "{err}");
     }
 
     #[test]

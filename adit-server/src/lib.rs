@@ -12,9 +12,11 @@
 //! | [`config`] | defaults → TOML file → `ADIT_*` environment, masked printing |
 //! | [`db`] | [`db::Db`]: the PostgreSQL or SQLite pool, [`db_dispatch!`], migrations |
 //! | [`error`] | the server's error type |
+//! | [`metrics`] | Prometheus metrics: the registry, HTTP latency middleware, database gauges, `/metrics` |
 //! | [`nodes`] | DICOM nodes (servers, folders) and per-group source/destination access |
 //! | [`receiver`] | the DICOM receiver (`adit receiver`, in-process in `adit serve`), its liveness and PostgreSQL wake-ups |
 //! | [`serve`] | `adit serve` / `adit web`: start-up, first admin, secret key, graceful shutdown |
+//! | [`ui`] | the web UI: server-rendered HTML pages, their live updates and embedded assets |
 //! | [`web`] | the axum app: `/health/`, token auth, `/api/user/`, the DICOMweb facade `/api/dicom-web/` |
 //! | [`jobs`] | jobs and tasks: statuses, derived job status, actions, priorities, storage |
 //! | [`worker`] | `adit worker`: the queue worker running transfer and batch query tasks |
@@ -27,9 +29,11 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod jobs;
+pub mod metrics;
 pub mod nodes;
 pub mod receiver;
 pub mod serve;
+pub mod ui;
 pub mod web;
 pub mod worker;
 

@@ -7,12 +7,14 @@
 //! task has returned, or as soon as one task fails.
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use adit_dimse::scp::MoveCoordinator;
 use adit_queue::WorkerConfig;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
+use axum_server::tls_rustls::RustlsConfig;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -91,8 +93,11 @@ pub async fn run_until(mut config: Config, mode: Mode, shutdown: CancellationTok
         addr: config.http_addr,
         source,
     })?;
+    // Read the certificate before anything runs: a bad file fails the start.
+    let tls = tls_config(&config)?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     println!(
-        "adit {} listening on http://{addr}/",
+        "adit {} listening on {scheme}://{addr}/",
         env!("CARGO_PKG_VERSION")
     );
 
@@ -140,14 +145,43 @@ pub async fn run_until(mut config: Config, mode: Mode, shutdown: CancellationTok
     let mut services = JoinSet::new();
     let router = web::app(state.clone());
     let web_shutdown = shutdown.clone();
-    services.spawn(async move {
-        // Connect info gives handlers the client address for the audit log.
-        let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-        axum::serve(listener, service)
-            .with_graceful_shutdown(web_shutdown.cancelled_owned())
-            .await
-            .map_err(|source| Error::Http { addr, source })
-    });
+    // Connect info gives handlers the client address (audit log, per-IP rate limits).
+    match tls {
+        None => {
+            services.spawn(async move {
+                axum::serve(
+                    listener,
+                    router.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(web_shutdown.cancelled_owned())
+                .await
+                .map_err(|source| Error::Http { addr, source })
+            });
+        }
+        Some(tls) => {
+            let listener = listener
+                .into_std()
+                .map_err(|source| Error::Http { addr, source })?;
+            let server = axum_server::from_tcp_rustls(listener, tls)
+                .map_err(|source| Error::Http { addr, source })?;
+            let handle = axum_server::Handle::new();
+            let stopper = handle.clone();
+            services.spawn(async move {
+                web_shutdown.cancelled().await;
+                // As axum::serve: stop accepting, let open requests finish (the service
+                // grace period bounds the wait).
+                stopper.graceful_shutdown(None);
+                Ok(())
+            });
+            services.spawn(async move {
+                server
+                    .handle(handle)
+                    .serve(router.into_make_service_with_connect_info::<SocketAddr>())
+                    .await
+                    .map_err(|source| Error::Http { addr, source })
+            });
+        }
+    }
     spawn_services(&mut services, &state, mode, &shutdown, receiver, alive);
 
     let mut outcome = Ok(());
@@ -221,7 +255,9 @@ fn spawn_services(
     let worker_shutdown = shutdown.child_token();
     services.spawn(async move {
         let config = &state.config;
-        let env = crate::worker::env_for(config, &state.db, coordinator).await?;
+        let mut env = crate::worker::env_for(config, &state.db, coordinator).await?;
+        // One registry per process: the web server's /metrics shows the workers' transfers.
+        env.metrics = state.metrics.clone();
         let mut worker_config = WorkerConfig::new([DICOM_QUEUE, OTHER_QUEUE])
             .with_concurrency(config.worker_concurrency);
         worker_config.shutdown_timeout = config.worker_stop_grace;
@@ -231,6 +267,23 @@ fn spawn_services(
         worker.run(worker_shutdown).await?;
         Ok(())
     });
+}
+
+/// The HTTPS configuration when `ADIT_TLS_CERT`/`ADIT_TLS_KEY` are set: rustls with
+/// aws-lc-rs (the provider of the whole workspace), offering HTTP/2 and HTTP/1.1 by ALPN.
+pub fn tls_config(config: &Config) -> Result<Option<RustlsConfig>> {
+    let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) else {
+        return Ok(None);
+    };
+    let server = adit_dimse::tls::ServerTls::from_pem_files(cert, key, None).map_err(|e| {
+        Error::Invalid {
+            what: "ADIT_TLS_CERT/ADIT_TLS_KEY",
+            reason: e.to_string(),
+        }
+    })?;
+    let mut rustls_config = (*server.config()).clone();
+    rustls_config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Some(RustlsConfig::from_config(Arc::new(rustls_config))))
 }
 
 /// On the first start (no users yet), creates the superuser `admin` with

@@ -9,6 +9,7 @@
 //! | [`model`] | [`Job`], [`Task`], [`NewJob`], [`NewTask`], batch query rows |
 //! | [`list`] | [`JobFilter`]: jobs a page at a time, by status, type and owner |
 //! | [`store`] | [`Jobs`]: create (queue jobs in the same transaction), read, actions, derived status |
+//! | [`limits`] | batch size limits of non-staff users ([`check_batch_size`]) |
 //! | [`runs`] | what a worker records: start, progress, outcome, retry, results |
 //! | [`mail`] | [`Mailer`] for job-finished mails, [`LogMailer`] |
 //! | [`smtp`] | [`SmtpMailer`]: the mails over SMTP when a server is configured |
@@ -20,6 +21,7 @@ pub mod actions;
 pub mod error;
 pub mod kind;
 pub mod list;
+pub mod limits;
 pub mod mail;
 pub mod model;
 pub mod runs;
@@ -32,6 +34,7 @@ pub use actions::{Actor, JobAction, Refusal, TaskAction};
 pub use error::{JobError, JobResult};
 pub use kind::JobKind;
 pub use list::JobFilter;
+pub use limits::{BatchLimits, check_batch_size};
 pub use mail::{FinishedMail, LogMailer, Mailer};
 pub use model::{BatchQuery, BatchQueryResult, Job, NewJob, NewTask, Task};
 pub use runs::{Started, TaskProgress};

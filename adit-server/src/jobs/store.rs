@@ -10,6 +10,7 @@ use chrono::Utc;
 use super::actions::{Actor, JobAction, Refusal, TaskAction};
 use super::error::{JobError, JobResult};
 use super::kind::{DICOM_QUEUE, JobKind};
+use super::limits::{BatchLimits, check_batch_size};
 use super::mail::{FinishedMail, LogMailer, Mailer};
 use super::model::{Job, NewJob, Task};
 use super::sql::{
@@ -27,6 +28,7 @@ pub struct Jobs {
     pub(crate) queue: JobQueue,
     mailer: Arc<dyn Mailer>,
     retry: Option<RetryPolicy>,
+    batch_limits: BatchLimits,
 }
 
 /// What stopping a task's queue job achieved.
@@ -137,6 +139,7 @@ impl Jobs {
             queue,
             mailer: Arc::new(LogMailer),
             retry: None,
+            batch_limits: BatchLimits::default(),
         }
     }
 
@@ -158,6 +161,12 @@ impl Jobs {
     /// Overrides the task retry policy (ADIT's: 3 attempts, 2 and 4 minutes apart).
     pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Jobs {
         self.retry = Some(retry);
+        self
+    }
+
+    /// Limits non-staff users' batch jobs to `limits` (default: ADIT's 1000 and 500).
+    pub fn with_batch_limits(mut self, limits: BatchLimits) -> Jobs {
+        self.batch_limits = limits;
         self
     }
 
@@ -196,6 +205,21 @@ impl Jobs {
             return Err(JobError::Invalid("the archive password is empty".into()));
         }
         let backend = self.db.backend();
+        if new.kind != JobKind::SelectiveTransfer {
+            let is_staff: Option<bool> = db_dispatch!(&self.db, pool =>
+                sqlx::query_scalar("SELECT is_staff FROM users WHERE id = $1")
+                    .bind(new.owner_id)
+                    .fetch_optional(pool)
+                    .await
+                    .map_err(db(backend, "read the job owner"))?);
+            // An unknown owner fails below on the foreign key; limit it as non-staff.
+            check_batch_size(
+                is_staff.unwrap_or(false),
+                new.kind,
+                new.tasks.len(),
+                &self.batch_limits,
+            )?;
+        }
         let status = if verified {
             JobStatus::Pending
         } else {

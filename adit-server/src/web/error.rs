@@ -30,6 +30,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// 415: the body's media type is not accepted.
     UnsupportedMediaType,
+    /// 429: too many requests (or concurrent retrieves); see `Retry-After`.
+    RateLimited,
     /// 502: a DICOM peer failed.
     BadGateway,
     /// 503: a dependency is down; try again later.
@@ -49,6 +51,7 @@ impl ErrorCode {
             StatusCode::CONFLICT => ErrorCode::Conflict,
             StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
             StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+            StatusCode::TOO_MANY_REQUESTS => ErrorCode::RateLimited,
             StatusCode::BAD_GATEWAY => ErrorCode::BadGateway,
             StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => ErrorCode::Unavailable,
             s if s.is_client_error() => ErrorCode::InvalidInput,
@@ -77,6 +80,8 @@ pub struct ApiError {
     pub code: ErrorCode,
     /// Human-readable reason, sent as `message` and `detail`.
     pub detail: String,
+    /// Seconds sent as `Retry-After` (429, 503).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -86,6 +91,7 @@ impl ApiError {
             status,
             code: ErrorCode::for_status(status),
             detail: detail.into(),
+            retry_after: None,
         }
     }
 
@@ -102,6 +108,13 @@ impl ApiError {
     /// 409 `conflict`.
     pub fn conflict(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, detail)
+    }
+
+    /// 429 with `Retry-After: secs` (at least 1).
+    pub fn too_many_requests(detail: impl Into<String>, secs: u64) -> Self {
+        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, detail);
+        e.retry_after = Some(secs.max(1));
+        e
     }
 
     /// 401: the request did not authenticate.
@@ -140,6 +153,11 @@ impl IntoResponse for ApiError {
             detail: self.detail,
         };
         let mut response = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

@@ -9,6 +9,13 @@
 //! | `GET /api/user/` | [`user`] | token or session ([`auth::ApiUser`]) |
 //! | `/api/dicom-web/{ae_title}/...` | [`dicomweb`] | token or session |
 //! | `/api/v1/...`, `GET /api/openapi.json` | [`api`] | token or session; the document: none |
+//! | `GET /metrics` | [`crate::metrics::http`] | `ADIT_METRICS_TOKEN` bearer, or a staff user |
+//!
+//! Every route is timed for the metrics and rate limited ([`limits`]; `/health/` and
+//! `/metrics` are exempt). Request bodies are capped at `max_body_size`, STOW-RS bodies at
+//! `max_upload_size` (413 beyond).
+//!
+//! The HTML pages (`/`, `/jobs/`, `/selective-transfer/`, ...) are [`crate::ui`]'s (session).
 
 pub mod address;
 pub mod api;
@@ -16,20 +23,25 @@ pub mod auth;
 pub mod dicomweb;
 pub mod error;
 pub mod health;
+pub mod limits;
 pub mod session;
 pub mod user;
 
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
+use tower_http::limit::RequestBodyLimitLayer;
 
 use adit_dimse::scp::MoveCoordinator;
 
 use crate::audit::TokenUseThrottle;
 use crate::config::Config;
 use crate::db::Db;
-use crate::jobs::Jobs;
+use crate::jobs::{Jobs, SmtpMailer};
+use crate::metrics::Metrics;
 use crate::receiver::liveness::ReceiverCheck;
 
 /// What every request handler can reach. Cheap to clone.
@@ -44,10 +56,16 @@ pub struct AppState {
     pub move_coordinator: Option<Arc<MoveCoordinator>>,
     /// How `/health/` learns whether the DICOM receiver runs.
     pub receiver: ReceiverCheck,
-    /// The job model, connected on first use by the REST API.
-    pub jobs: Arc<tokio::sync::OnceCell<Jobs>>,
+    /// The job store, connected on first use (see [`AppState::jobs`]).
+    jobs: Arc<tokio::sync::OnceCell<Jobs>>,
     /// Limits how often a token's use is written to the audit log.
     pub token_uses: Arc<TokenUseThrottle>,
+    /// This process's metrics (shared with the in-process workers of `adit serve`).
+    pub metrics: Metrics,
+    /// Request rate limits per token and per client IP.
+    pub rate_limits: Arc<limits::RateLimits>,
+    /// Per-user caps on concurrent DICOMweb retrieves.
+    pub retrieve_slots: Arc<limits::RetrieveSlots>,
 }
 
 impl AppState {
@@ -55,12 +73,41 @@ impl AppState {
     pub fn new(db: Db, config: Config) -> Self {
         Self {
             db,
+            rate_limits: Arc::new(limits::RateLimits::new(&config)),
+            retrieve_slots: Arc::new(limits::RetrieveSlots::new(config.max_retrieves_per_user)),
             config: Arc::new(config),
             move_coordinator: None,
             receiver: ReceiverCheck::None,
-            jobs: Arc::new(tokio::sync::OnceCell::new()),
+            jobs: Arc::default(),
             token_uses: Arc::new(TokenUseThrottle::default()),
+            metrics: Metrics::new(),
         }
+    }
+
+    /// The same state counting into `metrics` (one registry per process).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// The job store on this state's database, connected once (the queue's migrations run
+    /// then), with job-finished mails over SMTP when a server is configured.
+    pub async fn jobs(&self) -> crate::jobs::JobResult<&Jobs> {
+        self.jobs
+            .get_or_try_init(|| async {
+                let jobs = Jobs::on(&self.db).await?;
+                Ok(match SmtpMailer::from_config(&self.config.smtp) {
+                    Ok(Some(mailer)) => jobs.with_mailer(Arc::new(mailer)),
+                    Ok(None) => jobs,
+                    Err(e) => {
+                        tracing::warn!(
+                            "job-finished mails from the web server are logged only: {e}"
+                        );
+                        jobs
+                    }
+                })
+            })
+            .await
     }
 
     /// Lets the DICOMweb facade retrieve by C-MOVE through `coordinator`'s receiver.
@@ -77,14 +124,36 @@ impl AppState {
 }
 
 /// The application: every route of the web server.
+///
+/// Serve it with [`Router::into_make_service_with_connect_info`] (`SocketAddr`): the
+/// per-IP rate limit needs the peer address and skips requests without one.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    let body_limit = usize::try_from(state.config.max_body_size).unwrap_or(usize::MAX);
+    let upload_limit = usize::try_from(state.config.max_upload_size).unwrap_or(usize::MAX);
+    // The tower-http layer also bounds streamed bodies (STOW-RS reads the body as a stream,
+    // past axum's extractor limit), and refuses a too large Content-Length before reading.
+    let regular = Router::new()
         .route("/health/", get(health::health))
         .route("/login/", post(session::login))
         .route("/logout/", post(session::logout))
         .route("/api/user/", get(user::current_user))
-        .merge(dicomweb::routes())
+        .route("/metrics", get(crate::metrics::http::scrape))
+        .merge(dicomweb::read_routes())
         .merge(api::routes())
+        .merge(crate::ui::routes())
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(DefaultBodyLimit::disable());
+    let uploads = dicomweb::upload_routes()
+        .layer(RequestBodyLimitLayer::new(upload_limit))
+        .layer(DefaultBodyLimit::disable());
+    Router::new()
+        .merge(regular)
+        .merge(uploads)
         .fallback(error::not_found)
+        .layer(from_fn_with_state(state.clone(), limits::rate_limit))
+        .layer(from_fn_with_state(
+            state.metrics.clone(),
+            crate::metrics::http::track,
+        ))
         .with_state(state)
 }

@@ -6,6 +6,7 @@
 //! | unknown user or wrong password | 401 "Invalid username or password." |
 //! | right password, inactive user | 403 "User inactive or deleted." |
 //! | no or malformed fields | 400 |
+//! | a browser form (`Accept: text/html`) | the login page with the error, or 303 to `next` |
 //! | `POST /logout/` | 200; ends the session and clears both cookies (a session cookie needs the CSRF header) |
 //!
 //! Both cookies are `SameSite=Lax; Path=/`, `Secure` when the server speaks HTTPS. The
@@ -15,7 +16,7 @@
 
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Json};
 use serde::Deserialize;
 use serde_json::json;
@@ -25,6 +26,7 @@ use super::address::ClientAddress;
 use super::error::ApiError;
 use crate::accounts::{sessions, users};
 use crate::audit::{self, Action, Event};
+use crate::ui;
 
 /// Name of the cookie holding the session id.
 pub const SESSION_COOKIE: &str = "sessionid";
@@ -40,17 +42,39 @@ pub struct LoginForm {
     pub username: String,
     /// Password.
     pub password: String,
+    /// Where a browser goes after logging in (the HTML login form sends it).
+    #[serde(default)]
+    pub next: Option<String>,
 }
 
 /// `POST /login/`: checks the password (Argon2) and starts a session.
+///
+/// A browser's form post (it accepts `text/html`) gets the login page again with the error,
+/// or on success a redirect to the form's `next` page instead of JSON.
 pub async fn login(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
     request: Request,
 ) -> Response {
+    let html = ui::auth::wants_html(request.headers());
     let form = match read_form(&state, request).await {
         Ok(form) => form,
+        Err(e) if html => {
+            return ui::auth::login_failed(e.status, &e.detail, "", None);
+        }
         Err(e) => return e.into_response(),
+    };
+    let refuse = |error: ApiError| {
+        if html {
+            ui::auth::login_failed(
+                error.status,
+                &error.detail,
+                &form.username,
+                form.next.as_deref(),
+            )
+        } else {
+            error.into_response()
+        }
     };
     let user = match users::verify_password(&state.db, form.username.trim(), &form.password).await {
         Ok(Some(user)) => user,
@@ -61,9 +85,9 @@ pub async fn login(
                 .detail("unknown user or wrong password");
             event.username = form.username.trim().chars().take(150).collect();
             audit::record_or_log(&state.db, &event).await;
-            return ApiError::unauthorized("Invalid username or password.").into_response();
+            return refuse(ApiError::unauthorized("Invalid username or password."));
         }
-        Err(e) => return ApiError::from(e).into_response(),
+        Err(e) => return refuse(ApiError::from(e)),
     };
     if !user.is_active {
         let event = Event::new(Action::LoginFailed)
@@ -71,7 +95,7 @@ pub async fn login(
             .from_address(address)
             .detail("inactive user");
         audit::record_or_log(&state.db, &event).await;
-        return ApiError::forbidden("User inactive or deleted.").into_response();
+        return refuse(ApiError::forbidden("User inactive or deleted."));
     }
     let session = match sessions::create(&state.db, &user).await {
         Ok(session) => session,
@@ -88,11 +112,15 @@ pub async fn login(
     }
     let max_age = sessions::SESSION_LIFETIME.num_seconds();
     let secure = state.config.tls_cert.is_some();
-    let mut response = Json(json!({
-        "username": user.username,
-        "csrf_token": session.csrf_token,
-    }))
-    .into_response();
+    let mut response = if html {
+        Redirect::to(&ui::auth::safe_next(form.next.as_deref())).into_response()
+    } else {
+        Json(json!({
+            "username": user.username,
+            "csrf_token": session.csrf_token,
+        }))
+        .into_response()
+    };
     append_cookie(
         response.headers_mut(),
         &cookie(SESSION_COOKIE, &session.key, max_age, true, secure),
@@ -188,16 +216,24 @@ async fn read_form(state: &AppState, request: Request) -> Result<LoginForm, ApiE
             format!("Expected username and password: {e}"),
         )
     };
+    // A body over `max_body_size` keeps its 413.
+    let rejected = |status: StatusCode, text: String| {
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(status, "Request body too large.")
+        } else {
+            bad(&text)
+        }
+    };
     if is_json {
         Json::<LoginForm>::from_request(request, state)
             .await
             .map(|Json(form)| form)
-            .map_err(|e| bad(&e.body_text()))
+            .map_err(|e| rejected(e.status(), e.body_text()))
     } else {
         Form::<LoginForm>::from_request(request, state)
             .await
             .map(|Form(form)| form)
-            .map_err(|e| bad(&e.body_text()))
+            .map_err(|e| rejected(e.status(), e.body_text()))
     }
 }
 

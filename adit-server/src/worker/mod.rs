@@ -30,6 +30,7 @@ use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::jobs::kind::{BATCH_QUERY_TASK, DICOM_QUEUE, TRANSFER_TASK};
 use crate::jobs::{Jobs, SmtpMailer, TaskStatus};
+use crate::metrics::Metrics;
 use transfer::Outcome;
 
 pub use crate::serve::SECRET_KEY_FILE;
@@ -56,6 +57,8 @@ pub struct WorkerEnv {
     pub exclude_modalities: Vec<String>,
     /// Minimum time between two progress writes of one task.
     pub progress_interval: Duration,
+    /// Where transfers, errors and running tasks are counted (the process's registry).
+    pub metrics: Metrics,
 }
 
 impl WorkerEnv {
@@ -68,6 +71,7 @@ impl WorkerEnv {
             move_coordinator: None,
             exclude_modalities: Vec::new(),
             progress_interval: PROGRESS_INTERVAL,
+            metrics: Metrics::new(),
         }
     }
 }
@@ -192,10 +196,13 @@ pub async fn env_for(
     db: &Db,
     coordinator: Arc<MoveCoordinator>,
 ) -> Result<WorkerEnv> {
-    let jobs = Jobs::on(db).await.map_err(|e| Error::Invalid {
-        what: "job queue",
-        reason: e.to_string(),
-    })?;
+    let jobs = Jobs::on(db)
+        .await
+        .map_err(|e| Error::Invalid {
+            what: "job queue",
+            reason: e.to_string(),
+        })?
+        .with_batch_limits(crate::jobs::BatchLimits::from_config(config));
     let jobs = match SmtpMailer::from_config(&config.smtp) {
         Ok(Some(mailer)) => {
             tracing::info!(server = %mailer.server(), "job-finished mails go to this SMTP server");
@@ -221,6 +228,20 @@ async fn serve_worker(config: &Config, args: &WorkerArgs) -> Result<()> {
     crate::db::migrate::run(&db).await?;
     let coordinator = crate::receiver::spool_coordinator(config, &db).await?;
     let env = env_for(config, &db, coordinator).await?;
+    let shutdown = CancellationToken::new();
+    let metrics_listener = match config.metrics_addr {
+        Some(addr) => Some(
+            crate::metrics::standalone::spawn(
+                addr,
+                env.metrics.clone(),
+                db.clone(),
+                config.metrics_token.clone(),
+                shutdown.child_token(),
+            )
+            .await?,
+        ),
+        None => None,
+    };
     let queues = if args.queues.is_empty() {
         vec![DICOM_QUEUE.to_owned()]
     } else {
@@ -232,9 +253,13 @@ async fn serve_worker(config: &Config, args: &WorkerArgs) -> Result<()> {
     let worker = worker(Arc::new(env), worker_config);
     tracing::info!(id = %worker.id().0, "adit worker starting");
     println!("adit worker {} started", worker.id().0);
-    let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
-    worker.run(shutdown).await?;
+    let ran = worker.run(shutdown.clone()).await;
+    shutdown.cancel();
+    if let Some(listener) = metrics_listener {
+        let _ = listener.await;
+    }
+    ran?;
     db.close().await;
     Ok(())
 }

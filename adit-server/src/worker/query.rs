@@ -22,6 +22,7 @@ pub(crate) async fn handle(env: Arc<WorkerEnv>, ctx: JobContext) -> TaskResult {
         Ok(None) => return Ok(()),
         Err(e) => return Err(TaskError::retriable(format!("start task {task_id}: {e}"))),
     };
+    let _in_flight = env.metrics.task_started();
     let last_attempt = ctx.job.attempts >= ctx.job.retry.max_attempts;
     let outcome = tokio::select! {
         outcome = run(&env, &started) => outcome,

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::{WorkerEnv, endpoints, task_id};
 use crate::audit::{self, Action, Event};
 use crate::jobs::{Started, TaskProgress, TaskStatus};
+use crate::metrics::{Direction, Metrics};
 
 /// Most problem instances listed in a task's log.
 const MAX_LOGGED_PROBLEMS: usize = 50;
@@ -25,6 +26,7 @@ pub(crate) async fn handle(env: Arc<WorkerEnv>, ctx: JobContext) -> TaskResult {
         Ok(None) => return Ok(()),
         Err(e) => return Err(TaskError::retriable(format!("start task {task_id}: {e}"))),
     };
+    let _in_flight = env.metrics.task_started();
     let last_attempt = ctx.job.attempts >= ctx.job.retry.max_attempts;
     let outcome = run(&env, &started, ctx.cancel.clone()).await;
     super::conclude(&env, &ctx, task_id, last_attempt, outcome).await
@@ -90,7 +92,10 @@ async fn run(env: &WorkerEnv, started: &Started, cancel: CancellationToken) -> O
     };
     let (source, sink, transforms, (source_name, destination_name, username)) = match setup.await {
         Ok(parts) => parts,
-        Err(e) => return Outcome::failed(e, false),
+        Err(e) => {
+            env.metrics.transfer_error("setup", 1);
+            return Outcome::failed(e, false);
+        }
     };
 
     let (progress_tx, progress_rx) = watch::channel(Progress::default());
@@ -125,6 +130,7 @@ async fn run(env: &WorkerEnv, started: &Started, cancel: CancellationToken) -> O
         event.username = username;
         audit::record_or_log(env.jobs.db(), &event).await;
     }
+    count(&env.metrics, &result, &source_name, &destination_name);
     match result {
         Ok(report) => from_report(&report),
         Err(adit_core::Error::Cancelled) => Outcome::Done {
@@ -137,6 +143,43 @@ async fn run(env: &WorkerEnv, started: &Started, cancel: CancellationToken) -> O
             let retriable = e.is_retriable();
             Outcome::failed(e.to_string(), retriable)
         }
+    }
+}
+
+/// Counts a finished transfer: what reached the destination, for the source node as
+/// retrieved and for the destination node as stored; and its errors by kind.
+fn count(
+    metrics: &Metrics,
+    result: &adit_core::Result<TransferReport>,
+    source: &str,
+    destination: &str,
+) {
+    match result {
+        Ok(report) => {
+            let instances = report.counts.transferred();
+            metrics.transferred(source, Direction::Retrieve, instances, report.bytes);
+            metrics.transferred(destination, Direction::Store, instances, report.bytes);
+            metrics.transfer_error("instance_failed", report.counts.failed);
+            metrics.transfer_error("instance_missing", report.counts.missing);
+            metrics.transfer_error("instance_not_stored", report.counts.not_stored);
+            for e in report.error.iter().chain(&report.finish_error) {
+                metrics.transfer_error(error_kind(e), 1);
+            }
+        }
+        Err(adit_core::Error::Cancelled) => {}
+        Err(e) => metrics.transfer_error(error_kind(e), 1),
+    }
+}
+
+/// A fixed label for a transfer-stopping error (never its text: unbounded label values).
+fn error_kind(e: &adit_core::Error) -> &'static str {
+    match e {
+        adit_core::Error::Peer { .. } => "peer",
+        adit_core::Error::Timeout { .. } => "timeout",
+        adit_core::Error::Io { .. } | adit_core::Error::Write { .. } => "io",
+        adit_core::Error::InvalidDicom { .. } => "invalid_dicom",
+        adit_core::Error::Cancelled => "cancelled",
+        _ => "other",
     }
 }
 

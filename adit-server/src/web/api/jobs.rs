@@ -693,14 +693,9 @@ pub fn max_batch_size(_user: &User) -> Option<usize> {
     None
 }
 
-/// The job model on the state's database (connected once per state).
+/// The job model on the state's database (connected once per state, see [`AppState::jobs`]).
 pub(crate) async fn jobs_of(state: &AppState) -> Result<Jobs, ApiError> {
-    state
-        .jobs
-        .get_or_try_init(|| Jobs::on(&state.db))
-        .await
-        .cloned()
-        .map_err(from_job)
+    state.jobs().await.cloned().map_err(from_job)
 }
 
 /// Who acts, for the job model's checks.

@@ -30,6 +30,11 @@ pub const DICOM_JSON: &str = "application/dicom+json";
 
 /// The facade's routes (no trailing slashes, as in ADIT).
 pub fn routes() -> Router<AppState> {
+    read_routes().merge(upload_routes())
+}
+
+/// QIDO-RS and WADO-RS: small request bodies.
+pub fn read_routes() -> Router<AppState> {
     let r = |path: &str| format!("{PREFIX}/{path}");
     Router::new()
         .route(&r("qidors/studies"), get(qido::studies))
@@ -59,6 +64,12 @@ pub fn routes() -> Router<AppState> {
             &r("wadors/studies/{study}/series/{series}/instances/{sop}/metadata"),
             get(wado::instance_metadata),
         )
+}
+
+/// STOW-RS: the upload routes, which get the larger body allowance (`max_upload_size`).
+pub fn upload_routes() -> Router<AppState> {
+    let r = |path: &str| format!("{PREFIX}/{path}");
+    Router::new()
         .route(&r("stowrs/studies"), post(stow::studies))
         .route(&r("stowrs/studies/{study}"), post(stow::study))
 }

@@ -33,6 +33,7 @@ use crate::web::AppState;
 use crate::web::address::ClientAddress;
 use crate::web::auth::ApiUser;
 use crate::web::error::ApiError;
+use crate::web::limits::RetrieveSlot;
 
 /// Request parameters in order.
 type Params = UrlQuery<Vec<(String, String)>>;
@@ -126,6 +127,8 @@ struct Retrieval {
     missing: Vec<String>,
     /// Cancels the retrieve on the wire when the response body is dropped.
     _guard: DropGuard,
+    /// The user's retrieve slot, freed with the response body.
+    _slot: RetrieveSlot,
 }
 
 impl Retrieval {
@@ -139,6 +142,7 @@ impl Retrieval {
         params: &[(String, String)],
     ) -> Result<Self, ApiError> {
         let stored = node::resolve(state, user, ae_title, Operation::Retrieve).await?;
+        let slot = state.retrieve_slots.try_take(user.id.0)?;
         check_uid("StudyInstanceUID", selection.study_uid())?;
         for series in selection.series_uids() {
             check_uid("SeriesInstanceUID", series)?;
@@ -165,6 +169,7 @@ impl Retrieval {
             first: None,
             missing: Vec::new(),
             _guard: cancel.drop_guard(),
+            _slot: slot,
         };
         match retrieval.next_instance().await {
             Ok(Some(instance)) => {
