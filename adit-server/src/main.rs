@@ -57,9 +57,12 @@ const FEATURES: &[(&str, bool)] = &[
         true,
     ),
     ("browser login /login/ and /logout/ (session cookie)", true),
-    ("web UI", false),
+    ("web UI (server-rendered pages)", true),
     ("DICOMweb API /api/dicom-web/ (adit-client)", true),
-    ("REST job API", false),
+    (
+        "REST job API /api/v1/ with OpenAPI at /api/openapi.json, audit log",
+        true,
+    ),
     (
         "workers and job queue (transfers, batch queries; adit worker)",
         true,

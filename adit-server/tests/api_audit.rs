@@ -149,9 +149,9 @@ async fn every_action_of_a_real_transfer_is_audited() {
         .token;
     let group = groups::create(&db, "research").await.unwrap();
     groups::add_member(&db, group.id, jdoe.id).await.unwrap();
-    groups::grant(&db, group.id, Permission::AddSelectiveTransferJob)
-        .await
-        .unwrap();
+    for permission in [Permission::AddSelectiveTransferJob, Permission::CanRetrieve] {
+        groups::grant(&db, group.id, permission).await.unwrap();
+    }
     let source = nodes::add(&db, &dimse_node("A", a.address()))
         .await
         .unwrap();
@@ -243,7 +243,7 @@ async fn every_action_of_a_real_transfer_is_audited() {
             "/api/dicom-web/{}/wadors/studies/{study_uid}",
             a.address().ae_title
         ),
-        &staff_token,
+        &token,
         None,
     )
     .await;
@@ -286,7 +286,7 @@ async fn every_action_of_a_real_transfer_is_audited() {
     assert_eq!((echo.len(), &echo[0]["node"]), (1, &json!("B")));
     let retrieve = find("data_retrieve");
     assert_eq!(retrieve.len(), 1, "{page}");
-    assert_eq!(retrieve[0]["username"], "admin");
+    assert_eq!(retrieve[0]["username"], "jdoe");
     assert_eq!(retrieve[0]["node"], "A");
     assert_eq!(retrieve[0]["study_uid"], study_uid.as_str());
     assert_eq!(retrieve[0]["pseudonymized"], false);
