@@ -1,4 +1,39 @@
 //! # adit-py
 //!
 //! Python bindings (PyO3, built with maturin): a drop-in replacement for the Python
-//! `adit-client` plus direct access to the ADIT-RS engine.
+//! `adit-client` plus direct access to the ADIT-RS engine. The native module is
+//! `adit_rs._native`; the Python packages `adit_client` and `adit_rs` (in `python/`) wrap it
+//! and build pydicom objects from the bytes it returns.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | `runtime` | the lazily created tokio runtime and the GIL-free, Ctrl-C aware wait |
+//! | `errors` | the exception classes and the mapping from the crates' errors |
+//! | `http` | `HttpSession`, the HTTP core of the drop-in `AditClient` |
+//! | `stream` | `PartStream`, a lazy iterator over instances |
+//! | `pseudonym` | `Pseudonymizer`, the server's pseudonymizer for bytes, files and folders |
+//! | `node` | `Node`: a DIMSE or DICOMweb peer used directly: echo, find, retrieve, store |
+//! | `transfer` | `transfer`: source → pseudonymizer → folder or node, with progress |
+
+mod errors;
+mod http;
+mod node;
+mod pseudonym;
+mod runtime;
+mod stream;
+mod transfer;
+
+use pyo3::prelude::*;
+
+/// The native module.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    errors::register(m)?;
+    m.add_class::<http::HttpSession>()?;
+    m.add_class::<stream::PartStream>()?;
+    m.add_class::<node::Node>()?;
+    m.add_class::<pseudonym::Pseudonymizer>()?;
+    m.add_function(wrap_pyfunction!(transfer::transfer, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

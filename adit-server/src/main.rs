@@ -7,6 +7,11 @@ use adit_server::Config;
 use adit_server::serve::Mode;
 use clap::{Parser, Subcommand};
 
+/// mimalloc: the DICOM object model allocates per element; with glibc's malloc, allocation
+/// was a fifth of pseudonymizing's CPU time (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// ADIT-RS: move DICOM studies between archives, pseudonymized on the fly.
 #[derive(Debug, Parser)]
 #[command(name = "adit", version, about)]

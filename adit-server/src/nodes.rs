@@ -12,6 +12,7 @@ use serde::Serialize;
 use sqlx::types::Json;
 
 use crate::accounts::{GroupId, User, is_unique_violation};
+use crate::audit::{self, Action, Event};
 use crate::db::Db;
 use crate::db_dispatch;
 use crate::error::{Error, Result, db as db_err};
@@ -87,10 +88,17 @@ pub async fn add(database: &Db, node: &Node) -> Result<StoredNode> {
         .fetch_one(pool)
         .await);
     match id {
-        Ok(id) => Ok(StoredNode {
-            id: NodeId(id),
-            node: node.clone(),
-        }),
+        Ok(id) => {
+            // Nodes are added by the command line and at start-up: no user, no address.
+            let event = Event::new(Action::NodeAdd)
+                .node(&node.name)
+                .detail(format!("node {id} ({})", kind_name(node)));
+            audit::record(database, &event).await?;
+            Ok(StoredNode {
+                id: NodeId(id),
+                node: node.clone(),
+            })
+        }
         Err(e) if is_unique_violation(&e) => Err(Error::AlreadyExists {
             what: "node (name or AE title)",
             name: match ae_title {
@@ -163,6 +171,11 @@ pub async fn grant(
         .await
         .map_err(db_err(backend, "grant node access"))?
         .rows_affected());
+    let event = Event::new(Action::NodeAccess).detail(format!(
+        "group {} node {}: source {source}, destination {destination} granted",
+        group.0, node.0
+    ));
+    audit::record(database, &event).await?;
     Ok(())
 }
 

@@ -145,6 +145,7 @@ pub async fn run_until(mut config: Config, mode: Mode, shutdown: CancellationTok
     let mut services = JoinSet::new();
     let router = web::app(state.clone());
     let web_shutdown = shutdown.clone();
+    // Connect info gives handlers the client address (audit log, per-IP rate limits).
     match tls {
         None => {
             services.spawn(async move {

@@ -127,6 +127,7 @@ pub fn pseudonymize_tree(
     .min(files.len().max(1));
     let next = AtomicUsize::new(0);
     let targets = Mutex::new(HashSet::new());
+    let dirs = Mutex::new(HashSet::new());
     let job = Job {
         pseudonymizer,
         output,
@@ -134,18 +135,20 @@ pub fn pseudonymize_tree(
         layout: options.layout,
         single_file_target: single_file_target.as_deref(),
         targets: &targets,
+        dirs: &dirs,
     };
     let mut results: Vec<(usize, Result<Done, Skip>)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| {
                     let mut done = Vec::new();
-                    // One read buffer per thread, reused: no fresh pages to fault in per file.
-                    let mut buffer = Vec::new();
+                    // One read and one write buffer per thread, reused: no fresh pages to
+                    // fault in per file.
+                    let mut buffers = Buffers::default();
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(path) = files.get(i) else { break };
-                        done.push((i, job.file(path, &mut buffer)));
+                        done.push((i, job.file(path, &mut buffers)));
                     }
                     done
                 })
@@ -187,6 +190,17 @@ struct Job<'a> {
     layout: TreeLayout,
     single_file_target: Option<&'a Path>,
     targets: &'a Mutex<HashSet<PathBuf>>,
+    /// Output folders already created: one `mkdir` per folder, not per file.
+    dirs: &'a Mutex<HashSet<PathBuf>>,
+}
+
+/// A thread's reusable buffers.
+#[derive(Default)]
+struct Buffers {
+    /// The input file (its first [`PREFIX`] bytes, or all of it).
+    input: Vec<u8>,
+    /// The output's head and the pixel bytes already read, written in one call.
+    output: Vec<u8>,
 }
 
 struct Done {
@@ -200,15 +214,25 @@ enum Skip {
 }
 
 impl Job<'_> {
-    fn file(&self, path: &Path, buffer: &mut Vec<u8>) -> Result<Done, Skip> {
+    fn file(&self, path: &Path, buffers: &mut Buffers) -> Result<Done, Skip> {
+        let buffer = &mut buffers.input;
         let cannot_read = |e: std::io::Error| Skip::Failed(format!("cannot read: {e}"));
         let mut file = std::fs::File::open(path).map_err(cannot_read)?;
         let total = usize::try_from(file.metadata().map_err(cannot_read)?.len())
             .map_err(|_| Skip::Failed("too large".into()))?;
         // Headers come first: read a prefix, and the rest only if the fast path needs it.
+        // (`read_to_end` fills the reused capacity without zeroing it first.)
         buffer.clear();
-        buffer.resize(PREFIX.min(total), 0);
-        file.read_exact(buffer).map_err(cannot_read)?;
+        let prefix = PREFIX.min(total);
+        (&mut file)
+            .take(prefix as u64)
+            .read_to_end(buffer)
+            .map_err(cannot_read)?;
+        if buffer.len() < prefix {
+            return Err(Skip::Failed(
+                "cannot read: file shrank while reading".into(),
+            ));
+        }
         let bytes_in = total as u64;
         let Some(meta) = Meta::parse(buffer) else {
             return Err(Skip::Skipped("not a DICOM file (no DICM magic)".into()));
@@ -299,11 +323,29 @@ impl Job<'_> {
                 }
             })
             .collect();
-        let bytes_out = write_atomically(&target, &output, &tail).map_err(failed)?;
+        self.create_parent(&target).map_err(failed)?;
+        let bytes_out =
+            write_atomically(&target, &output, &tail, &mut buffers.output).map_err(failed)?;
         Ok(Done {
             bytes_in,
             bytes_out,
         })
+    }
+}
+
+impl Job<'_> {
+    /// Creates `target`'s folder unless this run already did.
+    fn create_parent(&self, target: &Path) -> Result<()> {
+        let parent = target.parent().unwrap_or(Path::new("."));
+        let known = |dirs: &HashSet<PathBuf>| dirs.contains(parent);
+        if self.dirs.lock().is_ok_and(|dirs| known(&dirs)) {
+            return Ok(());
+        }
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        if let Ok(mut dirs) = self.dirs.lock() {
+            dirs.insert(parent.to_owned());
+        }
+        Ok(())
     }
 }
 
@@ -363,11 +405,16 @@ enum Tail<'a> {
     },
 }
 
-/// Writes the instance followed by `tail` to a temporary file next to `target`, then renames
-/// it.
-fn write_atomically(target: &Path, instance: &Instance, tail: &[Tail<'_>]) -> Result<u64> {
+/// Writes the instance followed by `tail` to a temporary file next to `target` (whose folder
+/// exists), then renames it. The head and the bytes already in memory go out in one `write`
+/// (through `staging`), the rest of the pixel data is copied by the kernel.
+fn write_atomically(
+    target: &Path,
+    instance: &Instance,
+    tail: &[Tail<'_>],
+    staging: &mut Vec<u8>,
+) -> Result<u64> {
     let parent = target.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
     let file_name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -375,32 +422,27 @@ fn write_atomically(target: &Path, instance: &Instance, tail: &[Tail<'_>]) -> Re
     let temp = parent.join(format!(".{file_name}.adit-tmp"));
     let written = (|| -> Result<u64> {
         let mut file = std::fs::File::create(&temp).map_err(|e| Error::io(&temp, e))?;
-        let mut counter = CountingWriter {
-            inner: &mut file,
-            count: 0,
-        };
-        instance.write_part10(&mut counter)?;
+        staging.clear();
+        instance.write_part10(&mut *staging)?;
+        let mut count = 0;
         for part in tail {
             match part {
-                Tail::Bytes(bytes) => counter.write_all(bytes).map_err(|e| Error::io(&temp, e))?,
-                &Tail::File { file, start, len } => {
-                    let mut file = file;
-                    file.seek(SeekFrom::Start(start))
-                        .map_err(|e| Error::io(&temp, e))?;
-                    // File to File: std uses copy_file_range.
-                    let copied = std::io::copy(&mut file.take(len), counter.inner)
-                        .map_err(|e| Error::io(&temp, e))?;
-                    if copied != len {
-                        return Err(Error::invalid_dicom(
-                            temp.display().to_string(),
-                            "input file shorter than its pixel data",
-                        ));
-                    }
-                    counter.count += copied;
+                Tail::Bytes(bytes) => staging.extend_from_slice(bytes),
+                &Tail::File {
+                    file: input,
+                    start,
+                    len,
+                } => {
+                    file.write_all(staging).map_err(|e| Error::io(&temp, e))?;
+                    count += staging.len() as u64;
+                    staging.clear();
+                    copy_range(input, start, len, &mut file).map_err(|e| Error::io(&temp, e))?;
+                    count += len;
                 }
             }
         }
-        Ok(counter.count)
+        file.write_all(staging).map_err(|e| Error::io(&temp, e))?;
+        Ok(count + staging.len() as u64)
     })();
     let cleanup = |e| {
         let _ = std::fs::remove_file(&temp);
@@ -411,22 +453,65 @@ fn write_atomically(target: &Path, instance: &Instance, tail: &[Tail<'_>]) -> Re
     Ok(written)
 }
 
-/// Counts what goes through to the file.
-struct CountingWriter<W> {
-    inner: W,
-    count: u64,
+/// Appends `len` bytes of `input` from `start` to `output`. An input shorter than that is an
+/// `UnexpectedEof` error.
+#[cfg(target_os = "linux")]
+fn copy_range(
+    input: &std::fs::File,
+    start: u64,
+    len: u64,
+    output: &mut std::fs::File,
+) -> std::io::Result<()> {
+    // copy_file_range with an explicit input offset: no seek, and none of the probing
+    // `std::io::copy` does per call; the kernel copies (or shares) the pages.
+    let mut offset = start;
+    let end = start + len;
+    while offset < end {
+        let chunk = usize::try_from(end - offset).unwrap_or(usize::MAX);
+        match rustix::fs::copy_file_range(input, Some(&mut offset), &*output, None, chunk) {
+            Ok(0) => return Err(shorter_than_its_pixel_data()),
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => {}
+            // Not supported between these file systems (or by this kernel): copy by hand.
+            Err(rustix::io::Errno::XDEV | rustix::io::Errno::NOSYS | rustix::io::Errno::INVAL) => {
+                return copy_range_portably(input, offset, end - offset, output);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
-impl<W: Write> Write for CountingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.count += n as u64;
-        Ok(n)
-    }
+/// Appends `len` bytes of `input` from `start` to `output`.
+#[cfg(not(target_os = "linux"))]
+fn copy_range(
+    input: &std::fs::File,
+    start: u64,
+    len: u64,
+    output: &mut std::fs::File,
+) -> std::io::Result<()> {
+    copy_range_portably(input, start, len, output)
+}
 
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
+/// [`copy_range`] through user space.
+fn copy_range_portably(
+    mut input: &std::fs::File,
+    start: u64,
+    len: u64,
+    output: &mut std::fs::File,
+) -> std::io::Result<()> {
+    input.seek(SeekFrom::Start(start))?;
+    if std::io::copy(&mut input.take(len), output)? != len {
+        return Err(shorter_than_its_pixel_data());
     }
+    Ok(())
+}
+
+fn shorter_than_its_pixel_data() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::UnexpectedEof,
+        "input file shorter than its pixel data",
+    )
 }
 
 /// Every file below `dir`, following symlinks to files but not to folders (no loops).

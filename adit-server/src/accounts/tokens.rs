@@ -213,7 +213,8 @@ fn generate() -> String {
     hex::encode(bytes)
 }
 
-fn sha256_hex(token: &str) -> String {
+/// The SHA-256 of a token in lowercase hex, as stored.
+pub fn sha256_hex(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 

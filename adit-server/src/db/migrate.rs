@@ -30,11 +30,13 @@ const SERVER: Migrations = Migrations {
             3,
             include_str!("../../migrations/postgres/0003_sessions.sql"),
         ),
+        (4, include_str!("../../migrations/postgres/0004_audit.sql")),
     ],
     sqlite: &[
         (1, include_str!("../../migrations/sqlite/0001_accounts.sql")),
         (2, include_str!("../../migrations/sqlite/0002_jobs.sql")),
         (3, include_str!("../../migrations/sqlite/0003_sessions.sql")),
+        (4, include_str!("../../migrations/sqlite/0004_audit.sql")),
     ],
 };
 

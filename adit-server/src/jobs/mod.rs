@@ -7,6 +7,7 @@
 //! | [`actions`] | [`JobAction`], [`TaskAction`] and their preconditions (pure) |
 //! | [`kind`] | [`JobKind`] with ADIT's queue priorities |
 //! | [`model`] | [`Job`], [`Task`], [`NewJob`], [`NewTask`], batch query rows |
+//! | [`list`] | [`JobFilter`]: jobs a page at a time, by status, type and owner |
 //! | [`store`] | [`Jobs`]: create (queue jobs in the same transaction), read, actions, derived status |
 //! | [`limits`] | batch size limits of non-staff users ([`check_batch_size`]) |
 //! | [`runs`] | what a worker records: start, progress, outcome, retry, results |
@@ -20,6 +21,7 @@ pub mod actions;
 pub mod error;
 pub mod kind;
 pub mod limits;
+pub mod list;
 pub mod mail;
 pub mod model;
 pub mod runs;
@@ -32,6 +34,7 @@ pub use actions::{Actor, JobAction, Refusal, TaskAction};
 pub use error::{JobError, JobResult};
 pub use kind::JobKind;
 pub use limits::{BatchLimits, check_batch_size};
+pub use list::JobFilter;
 pub use mail::{FinishedMail, LogMailer, Mailer};
 pub use model::{BatchQuery, BatchQueryResult, Job, NewJob, NewTask, Task};
 pub use runs::{Started, TaskProgress};

@@ -95,7 +95,7 @@ pub struct Task {
 }
 
 /// One row of a batch query file (ADIT §3.1), as the worker runs it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct BatchQuery {
     /// PatientID.

@@ -14,15 +14,20 @@
 //! | session, unsafe method, no or wrong `X-CSRFToken` | 403 "CSRF Failed: ..." |
 //!
 //! Every 401 carries `WWW-Authenticate: Token`.
+//!
+//! A token's use is written to the audit log at most once a minute per token
+//! ([`crate::audit::TokenUseThrottle`]), so a busy client does not flood the log.
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 
 use super::AppState;
+use super::address;
 use super::error::ApiError;
 use super::session::{SESSION_COOKIE, check_csrf, cookie_value};
 use crate::accounts::{AuthError, User, sessions, tokens};
+use crate::audit::{self, Action, Event};
 
 /// The user a request authenticated as, with an API token or a browser session.
 #[derive(Debug, Clone)]
@@ -50,7 +55,17 @@ impl FromRequestParts<AppState> for ApiUser {
             .filter(|t| tokens::is_well_formed(t))
             .ok_or_else(|| ApiError::unauthorized("Invalid token header."))?;
         match tokens::authenticate(&state.db, token).await {
-            Ok(user) => Ok(ApiUser(user)),
+            Ok(user) => {
+                let digest = tokens::sha256_hex(token);
+                if state.token_uses.should_record(&digest) {
+                    let event = Event::new(Action::TokenUse)
+                        .by(&user)
+                        .from_address(address::of(parts))
+                        .detail(format!("token {}", token.get(..4).unwrap_or_default()));
+                    audit::record_or_log(&state.db, &event).await;
+                }
+                Ok(ApiUser(user))
+            }
             Err(AuthError::Malformed) => Err(ApiError::unauthorized("Invalid token header.")),
             Err(AuthError::Unknown) => Err(ApiError::unauthorized("Invalid token.")),
             Err(AuthError::Expired(_)) => Err(ApiError::unauthorized("Token has expired.")),

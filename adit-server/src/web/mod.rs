@@ -8,12 +8,17 @@
 //! | `POST /login/`, `POST /logout/` | [`session`] | password / session cookie |
 //! | `GET /api/user/` | [`user`] | token or session ([`auth::ApiUser`]) |
 //! | `/api/dicom-web/{ae_title}/...` | [`dicomweb`] | token or session |
+//! | `/api/v1/...`, `GET /api/openapi.json` | [`api`] | token or session; the document: none |
 //! | `GET /metrics` | [`crate::metrics::http`] | `ADIT_METRICS_TOKEN` bearer, or a staff user |
 //!
 //! Every route is timed for the metrics and rate limited ([`limits`]; `/health/` and
 //! `/metrics` are exempt). Request bodies are capped at `max_body_size`, STOW-RS bodies at
 //! `max_upload_size` (413 beyond).
+//!
+//! The HTML pages (`/`, `/jobs/`, `/selective-transfer/`, ...) are [`crate::ui`]'s (session).
 
+pub mod address;
+pub mod api;
 pub mod auth;
 pub mod dicomweb;
 pub mod error;
@@ -32,8 +37,10 @@ use tower_http::limit::RequestBodyLimitLayer;
 
 use adit_dimse::scp::MoveCoordinator;
 
+use crate::audit::TokenUseThrottle;
 use crate::config::Config;
 use crate::db::Db;
+use crate::jobs::{Jobs, SmtpMailer};
 use crate::metrics::Metrics;
 use crate::receiver::liveness::ReceiverCheck;
 
@@ -49,6 +56,10 @@ pub struct AppState {
     pub move_coordinator: Option<Arc<MoveCoordinator>>,
     /// How `/health/` learns whether the DICOM receiver runs.
     pub receiver: ReceiverCheck,
+    /// The job store, connected on first use (see [`AppState::jobs`]).
+    jobs: Arc<tokio::sync::OnceCell<Jobs>>,
+    /// Limits how often a token's use is written to the audit log.
+    pub token_uses: Arc<TokenUseThrottle>,
     /// This process's metrics (shared with the in-process workers of `adit serve`).
     pub metrics: Metrics,
     /// Request rate limits per token and per client IP.
@@ -67,6 +78,8 @@ impl AppState {
             config: Arc::new(config),
             move_coordinator: None,
             receiver: ReceiverCheck::None,
+            jobs: Arc::default(),
+            token_uses: Arc::new(TokenUseThrottle::default()),
             metrics: Metrics::new(),
         }
     }
@@ -75,6 +88,26 @@ impl AppState {
     pub fn with_metrics(mut self, metrics: Metrics) -> Self {
         self.metrics = metrics;
         self
+    }
+
+    /// The job store on this state's database, connected once (the queue's migrations run
+    /// then), with job-finished mails over SMTP when a server is configured.
+    pub async fn jobs(&self) -> crate::jobs::JobResult<&Jobs> {
+        self.jobs
+            .get_or_try_init(|| async {
+                let jobs = Jobs::on(&self.db).await?;
+                Ok(match SmtpMailer::from_config(&self.config.smtp) {
+                    Ok(Some(mailer)) => jobs.with_mailer(Arc::new(mailer)),
+                    Ok(None) => jobs,
+                    Err(e) => {
+                        tracing::warn!(
+                            "job-finished mails from the web server are logged only: {e}"
+                        );
+                        jobs
+                    }
+                })
+            })
+            .await
     }
 
     /// Lets the DICOMweb facade retrieve by C-MOVE through `coordinator`'s receiver.
@@ -106,6 +139,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/user/", get(user::current_user))
         .route("/metrics", get(crate::metrics::http::scrape))
         .merge(dicomweb::read_routes())
+        .merge(api::routes())
+        .merge(crate::ui::routes())
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(DefaultBodyLimit::disable())
         .layer(map_response(error::json_payload_too_large));

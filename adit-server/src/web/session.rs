@@ -6,6 +6,7 @@
 //! | unknown user or wrong password | 401 "Invalid username or password." |
 //! | right password, inactive user | 403 "User inactive or deleted." |
 //! | no or malformed fields | 400 |
+//! | a browser form (`Accept: text/html`) | the login page with the error, or 303 to `next` |
 //! | `POST /logout/` | 200; ends the session and clears both cookies (a session cookie needs the CSRF header) |
 //!
 //! Both cookies are `SameSite=Lax; Path=/`, `Secure` when the server speaks HTTPS. The
@@ -15,14 +16,17 @@
 
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Json};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::AppState;
+use super::address::ClientAddress;
 use super::error::ApiError;
 use crate::accounts::{sessions, users};
+use crate::audit::{self, Action, Event};
+use crate::ui;
 
 /// Name of the cookie holding the session id.
 pub const SESSION_COOKIE: &str = "sessionid";
@@ -38,37 +42,85 @@ pub struct LoginForm {
     pub username: String,
     /// Password.
     pub password: String,
+    /// Where a browser goes after logging in (the HTML login form sends it).
+    #[serde(default)]
+    pub next: Option<String>,
 }
 
 /// `POST /login/`: checks the password (Argon2) and starts a session.
-pub async fn login(State(state): State<AppState>, request: Request) -> Response {
+///
+/// A browser's form post (it accepts `text/html`) gets the login page again with the error,
+/// or on success a redirect to the form's `next` page instead of JSON.
+pub async fn login(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    request: Request,
+) -> Response {
+    let html = ui::auth::wants_html(request.headers());
     let form = match read_form(&state, request).await {
         Ok(form) => form,
+        Err(e) if html => {
+            return ui::auth::login_failed(e.status, &e.detail, "", None);
+        }
         Err(e) => return e.into_response(),
+    };
+    let refuse = |error: ApiError| {
+        if html {
+            ui::auth::login_failed(
+                error.status,
+                &error.detail,
+                &form.username,
+                form.next.as_deref(),
+            )
+        } else {
+            error.into_response()
+        }
     };
     let user = match users::verify_password(&state.db, form.username.trim(), &form.password).await {
         Ok(Some(user)) => user,
         Ok(None) => {
             tracing::info!(username = %form.username, "login failed: unknown user or wrong password");
-            return ApiError::unauthorized("Invalid username or password.").into_response();
+            let mut event = Event::new(Action::LoginFailed)
+                .from_address(address)
+                .detail("unknown user or wrong password");
+            event.username = form.username.trim().chars().take(150).collect();
+            audit::record_or_log(&state.db, &event).await;
+            return refuse(ApiError::unauthorized("Invalid username or password."));
         }
-        Err(e) => return ApiError::from(e).into_response(),
+        Err(e) => return refuse(ApiError::from(e)),
     };
     if !user.is_active {
-        return ApiError::forbidden("User inactive or deleted.").into_response();
+        let event = Event::new(Action::LoginFailed)
+            .by(&user)
+            .from_address(address)
+            .detail("inactive user");
+        audit::record_or_log(&state.db, &event).await;
+        return refuse(ApiError::forbidden("User inactive or deleted."));
     }
     let session = match sessions::create(&state.db, &user).await {
         Ok(session) => session,
         Err(e) => return ApiError::from(e).into_response(),
     };
     tracing::info!(username = %user.username, "logged in");
+    if let Err(e) = audit::record(
+        &state.db,
+        &Event::new(Action::Login).by(&user).from_address(address),
+    )
+    .await
+    {
+        return ApiError::from(e).into_response();
+    }
     let max_age = sessions::SESSION_LIFETIME.num_seconds();
     let secure = state.config.tls_cert.is_some();
-    let mut response = Json(json!({
-        "username": user.username,
-        "csrf_token": session.csrf_token,
-    }))
-    .into_response();
+    let mut response = if html {
+        Redirect::to(&ui::auth::safe_next(form.next.as_deref())).into_response()
+    } else {
+        Json(json!({
+            "username": user.username,
+            "csrf_token": session.csrf_token,
+        }))
+        .into_response()
+    };
     append_cookie(
         response.headers_mut(),
         &cookie(SESSION_COOKIE, &session.key, max_age, true, secure),
@@ -81,7 +133,11 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Response 
 }
 
 /// `POST /logout/`: ends the session of the request's cookie and clears the cookies.
-pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn logout(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+) -> Response {
     if let Some(key) = cookie_value(&headers, SESSION_COOKIE) {
         match sessions::authenticate(&state.db, &key).await {
             Ok(session) => {
@@ -92,6 +148,10 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
                     return ApiError::from(e).into_response();
                 }
                 tracing::info!(username = %session.user.username, "logged out");
+                let event = Event::new(Action::Logout)
+                    .by(&session.user)
+                    .from_address(address);
+                audit::record_or_log(&state.db, &event).await;
             }
             Err(crate::accounts::AuthError::Backend(e)) => {
                 return ApiError::from(e).into_response();

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::{WorkerEnv, endpoints, task_id};
+use crate::audit::{self, Action, Event};
 use crate::jobs::{Started, TaskProgress, TaskStatus};
 use crate::metrics::{Direction, Metrics};
 
@@ -82,10 +83,14 @@ async fn run(env: &WorkerEnv, started: &Started, cancel: CancellationToken) -> O
         let source = endpoints::source(env, &source_node)?;
         let sink = endpoints::sink(&destination_node, env, job, task, &username)?;
         let transforms = endpoints::transforms(env, job, task)?;
-        let names = (source_node.name, destination_node.name);
+        let names = (
+            source_node.name.clone(),
+            destination_node.name.clone(),
+            username,
+        );
         Ok::<_, String>((source, sink, transforms, names))
     };
-    let (source, sink, transforms, (source_name, destination_name)) = match setup.await {
+    let (source, sink, transforms, (source_name, destination_name, username)) = match setup.await {
         Ok(parts) => parts,
         Err(e) => {
             env.metrics.transfer_error("setup", 1);
@@ -113,6 +118,18 @@ async fn run(env: &WorkerEnv, started: &Started, cancel: CancellationToken) -> O
     .await;
     // The sender is gone with the options: the writer stores the last snapshot and ends.
     let _ = writer.await;
+    if result.is_ok() {
+        // Data left the source: who (the job's owner), from where to where, which study,
+        // pseudonymized or not.
+        let mut event = Event::new(Action::DataTransfer)
+            .node(format!("{source_name} -> {destination_name}"))
+            // The job's pseudonym was copied into its tasks when it was created.
+            .study(&task.study_uid, task.pseudonym.is_some())
+            .detail(format!("job {} task {}", job.id, task.id));
+        event.user_id = Some(job.owner_id);
+        event.username = username;
+        audit::record_or_log(env.jobs.db(), &event).await;
+    }
     count(&env.metrics, &result, &source_name, &destination_name);
     match result {
         Ok(report) => from_report(&report),

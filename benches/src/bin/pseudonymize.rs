@@ -20,6 +20,10 @@ use adit_core::pseudonymize::{
 };
 use adit_testkit::corpus::{Corpus, CorpusSpec};
 
+/// The allocator of the `adit` binary, so `ours` measures what `adit pseudonymize` runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const DICOGNITO: &str = "dicognito==0.19.0";
 
 fn main() -> ExitCode {
@@ -234,7 +238,7 @@ fn bench(args: &[String]) -> Res<()> {
 fn measure(cmd: &mut Command) -> Res<Run> {
     Command::new("sync").status()?;
     let mut timed = Command::new("/usr/bin/time");
-    timed
+    adit_benches::as_users_run(&mut timed)
         .args(["-f", "TIME %e %M %P %U %S"])
         .arg(cmd.get_program())
         .args(cmd.get_args());

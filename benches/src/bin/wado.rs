@@ -178,7 +178,9 @@ struct Sample {
 
 fn run_ours(me: &std::path::Path, root: &str, study: &str) -> Result<Sample, BoxError> {
     let started = Instant::now();
-    let out = Command::new(me).args(["--fetch", root, study]).output()?;
+    let out = adit_benches::as_users_run(&mut Command::new(me))
+        .args(["--fetch", root, study])
+        .output()?;
     let seconds = started.elapsed().as_secs_f64();
     if !out.status.success() {
         return Err(format!("fetch failed: {}", String::from_utf8_lossy(&out.stderr)).into());

@@ -28,7 +28,9 @@ use super::DICOM_JSON;
 use super::node::{self, Operation};
 use super::params::{Pseudonymization, Transform, check_uid};
 use crate::accounts::User;
+use crate::audit::{self, Action, Event};
 use crate::web::AppState;
+use crate::web::address::ClientAddress;
 use crate::web::auth::ApiUser;
 use crate::web::error::ApiError;
 use crate::web::limits::RetrieveSlot;
@@ -40,66 +42,72 @@ type Params = UrlQuery<Vec<(String, String)>>;
 pub async fn study(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
+    ClientAddress(address): ClientAddress,
     Path((ae_title, study)): Path<(String, String)>,
     UrlQuery(params): Params,
 ) -> Result<Response, ApiError> {
     let selection = Selection::study(None, &study);
-    stream_instances(&state, &user, &ae_title, selection, &params).await
+    stream_instances(&state, &user, &address, &ae_title, selection, &params).await
 }
 
 /// `GET wadors/studies/{study}/series/{series}`.
 pub async fn series(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
+    ClientAddress(address): ClientAddress,
     Path((ae_title, study, series)): Path<(String, String, String)>,
     UrlQuery(params): Params,
 ) -> Result<Response, ApiError> {
     let selection = Selection::series(None, &study, [series]);
-    stream_instances(&state, &user, &ae_title, selection, &params).await
+    stream_instances(&state, &user, &address, &ae_title, selection, &params).await
 }
 
 /// `GET wadors/studies/{study}/series/{series}/instances/{sop}`.
 pub async fn instance(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
+    ClientAddress(address): ClientAddress,
     Path((ae_title, study, series, sop)): Path<(String, String, String, String)>,
     UrlQuery(params): Params,
 ) -> Result<Response, ApiError> {
     let selection = instance_selection(study, series, sop);
-    stream_instances(&state, &user, &ae_title, selection, &params).await
+    stream_instances(&state, &user, &address, &ae_title, selection, &params).await
 }
 
 /// `GET wadors/studies/{study}/metadata`.
 pub async fn study_metadata(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
+    ClientAddress(address): ClientAddress,
     Path((ae_title, study)): Path<(String, String)>,
     UrlQuery(params): Params,
 ) -> Result<Response, ApiError> {
     let selection = Selection::study(None, &study);
-    metadata(&state, &user, &ae_title, selection, &params).await
+    metadata(&state, &user, &address, &ae_title, selection, &params).await
 }
 
 /// `GET wadors/studies/{study}/series/{series}/metadata`.
 pub async fn series_metadata(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
+    ClientAddress(address): ClientAddress,
     Path((ae_title, study, series)): Path<(String, String, String)>,
     UrlQuery(params): Params,
 ) -> Result<Response, ApiError> {
     let selection = Selection::series(None, &study, [series]);
-    metadata(&state, &user, &ae_title, selection, &params).await
+    metadata(&state, &user, &address, &ae_title, selection, &params).await
 }
 
 /// `GET wadors/studies/{study}/series/{series}/instances/{sop}/metadata`.
 pub async fn instance_metadata(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
+    ClientAddress(address): ClientAddress,
     Path((ae_title, study, series, sop)): Path<(String, String, String, String)>,
     UrlQuery(params): Params,
 ) -> Result<Response, ApiError> {
     let selection = instance_selection(study, series, sop);
-    metadata(&state, &user, &ae_title, selection, &params).await
+    metadata(&state, &user, &address, &ae_title, selection, &params).await
 }
 
 fn instance_selection(study: String, series: String, sop: String) -> Selection {
@@ -128,6 +136,7 @@ impl Retrieval {
     async fn start(
         state: &AppState,
         user: &User,
+        address: &str,
         ae_title: &str,
         selection: Selection,
         params: &[(String, String)],
@@ -145,6 +154,7 @@ impl Retrieval {
             check_uid("SOPInstanceUID", sop_instance_uid)?;
         }
         let pseudonymization = Pseudonymization::from_params(params)?;
+        let pseudonymized = pseudonymization.pseudonym.is_some();
         let secret = state.config.secret_key.as_ref().map(|s| s.expose());
         let transform = Arc::new(pseudonymization.transform(secret)?);
         let source = node::source(state, &stored.node)?;
@@ -164,6 +174,15 @@ impl Retrieval {
         match retrieval.next_instance().await {
             Ok(Some(instance)) => {
                 retrieval.first = Some(instance);
+                // Written once the data starts to flow: a refused or empty retrieve
+                // released nothing.
+                let event = Event::new(Action::DataRetrieve)
+                    .by(user)
+                    .from_address(address)
+                    .node(&stored.node.name)
+                    .study(selection.study_uid(), pseudonymized)
+                    .detail("DICOMweb");
+                audit::record(&state.db, &event).await?;
                 Ok(retrieval)
             }
             Ok(None) if retrieval.missing.is_empty() => Err(ApiError::new(
@@ -223,11 +242,12 @@ async fn encode(instance: Instance) -> adit_core::Result<Bytes> {
 async fn stream_instances(
     state: &AppState,
     user: &User,
+    address: &str,
     ae_title: &str,
     selection: Selection,
     params: &[(String, String)],
 ) -> Result<Response, ApiError> {
-    let retrieval = Retrieval::start(state, user, ae_title, selection, params).await?;
+    let retrieval = Retrieval::start(state, user, address, ae_title, selection, params).await?;
     let writer = MultipartWriter::new();
     let content_type = writer.content_type("application/dicom");
     let chunks = stream::unfold(Some((retrieval, writer)), |state| async move {
@@ -278,11 +298,12 @@ async fn stream_instances(
 async fn metadata(
     state: &AppState,
     user: &User,
+    address: &str,
     ae_title: &str,
     selection: Selection,
     params: &[(String, String)],
 ) -> Result<Response, ApiError> {
-    let mut retrieval = Retrieval::start(state, user, ae_title, selection, params).await?;
+    let mut retrieval = Retrieval::start(state, user, address, ae_title, selection, params).await?;
     let mut out = Vec::new();
     while let Some(instance) = retrieval
         .next_instance()
