@@ -441,6 +441,9 @@ async fn bodies_over_the_limit_are_refused_with_413_and_stow_has_its_allowance()
     assert_ne!(small.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let large = send(&state, post("/login/", 2048)).await;
     assert_eq!(large.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: serde_json::Value =
+        serde_json::from_slice(&large.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(body["detail"], "Request body too large.");
     // STOW-RS takes more than the general limit (here the unknown node answers 404)...
     let stow = "/api/dicom-web/NOSUCHNODE/stowrs/studies";
     let upload = send(&state, post(stow, 8192)).await;
@@ -608,4 +611,46 @@ async fn a_worker_process_serves_its_metrics_on_the_metrics_address() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert!(status.success(), "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_jobs_of_non_staff_users_are_limited_in_size() {
+    let t = TestDb::sqlite().await;
+    let jobs = t
+        .jobs()
+        .await
+        .with_batch_limits(adit_server::jobs::BatchLimits {
+            query: 5,
+            transfer: 2,
+        });
+    let db = jobs.db().clone();
+    let user = add_user(&db, "researcher", "").await;
+    let staff = accounts::users::create(
+        &db,
+        &NewUser {
+            username: "staffer".into(),
+            password: "pw".into(),
+            is_staff: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let source = add_node(&db, &folder_node("IN", &t.dir.path().join("in"))).await;
+    let destination = add_node(&db, &folder_node("OUT", &t.dir.path().join("out"))).await;
+    let batch = |owner: i64, n: usize| {
+        let mut new = NewJob::new(JobKind::BatchTransfer, owner, source, Some(destination));
+        for i in 0..n {
+            new = new.task(NewTask::transfer("P1", &format!("1.2.3.{i}"), &[]));
+        }
+        new
+    };
+    assert!(jobs.create(&batch(user, 2), false).await.is_ok());
+    let refused = jobs.create(&batch(user, 3), false).await.unwrap_err();
+    assert!(refused.to_string().contains("at most 2"), "{refused}");
+    assert!(jobs.create(&batch(staff.id.0, 3), true).await.is_ok());
+    // Selective transfers are not batch jobs.
+    let mut selective = batch(user, 3);
+    selective.kind = JobKind::SelectiveTransfer;
+    assert!(jobs.create(&selective, false).await.is_ok());
 }

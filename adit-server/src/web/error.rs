@@ -171,3 +171,18 @@ impl IntoResponse for ApiError {
 pub async fn not_found() -> ApiError {
     ApiError::not_found("Not found.")
 }
+
+/// Gives the body-limit layer's plain-text 413 the API's JSON shape (handlers' own 413s are
+/// JSON already and pass unchanged).
+pub async fn json_payload_too_large(response: Response) -> Response {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
+        return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large.")
+            .into_response();
+    }
+    response
+}

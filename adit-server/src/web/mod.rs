@@ -31,7 +31,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::middleware::from_fn_with_state;
+use axum::middleware::{from_fn_with_state, map_response};
 use axum::routing::{get, post};
 use tower_http::limit::RequestBodyLimitLayer;
 
@@ -142,10 +142,12 @@ pub fn app(state: AppState) -> Router {
         .merge(api::routes())
         .merge(crate::ui::routes())
         .layer(RequestBodyLimitLayer::new(body_limit))
-        .layer(DefaultBodyLimit::disable());
+        .layer(DefaultBodyLimit::disable())
+        .layer(map_response(error::json_payload_too_large));
     let uploads = dicomweb::upload_routes()
         .layer(RequestBodyLimitLayer::new(upload_limit))
-        .layer(DefaultBodyLimit::disable());
+        .layer(DefaultBodyLimit::disable())
+        .layer(map_response(error::json_payload_too_large));
     Router::new()
         .merge(regular)
         .merge(uploads)
