@@ -40,7 +40,7 @@ use adit_dimse::scp::MoveCoordinator;
 use crate::audit::TokenUseThrottle;
 use crate::config::Config;
 use crate::db::Db;
-use crate::jobs::{Jobs, SmtpMailer};
+use crate::jobs::{BatchLimits, Jobs, SmtpMailer};
 use crate::metrics::Metrics;
 use crate::receiver::liveness::ReceiverCheck;
 
@@ -91,11 +91,14 @@ impl AppState {
     }
 
     /// The job store on this state's database, connected once (the queue's migrations run
-    /// then), with job-finished mails over SMTP when a server is configured.
+    /// then), with the configured batch size limits and job-finished mails over SMTP when a
+    /// server is configured.
     pub async fn jobs(&self) -> crate::jobs::JobResult<&Jobs> {
         self.jobs
             .get_or_try_init(|| async {
-                let jobs = Jobs::on(&self.db).await?;
+                let jobs = Jobs::on(&self.db)
+                    .await?
+                    .with_batch_limits(BatchLimits::from_config(&self.config));
                 Ok(match SmtpMailer::from_config(&self.config.smtp) {
                     Ok(Some(mailer)) => jobs.with_mailer(Arc::new(mailer)),
                     Ok(None) => jobs,
