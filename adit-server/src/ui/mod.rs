@@ -8,6 +8,7 @@
 //! | `/selective-transfer/...` | [`transfer`] | search (results streamed), tick studies, start a transfer |
 //! | `/batch-transfer/...` | [`batch`] | sheet upload with every error located, sample sheets |
 //! | `/accounts/profile/`, `/token-authentication/` | [`profile`] | active group, password, API tokens |
+//! | `/jobs/{id}/results/`, `results.{xlsx,csv}` | [`results`] | batch query results and their export |
 //! | `/dicom-explorer/...` | [`explorer`] | servers → patients → studies → series |
 //! | `/admin/nodes/` | [`nodes`] | staff: nodes with a C-ECHO check and group access |
 //! | `/static/{hash}/{name}` | [`assets`] | embedded assets, cached forever |
@@ -23,6 +24,7 @@ pub mod explorer;
 pub mod jobs;
 pub mod nodes;
 pub mod profile;
+pub mod results;
 pub mod templates;
 pub mod transfer;
 
@@ -49,4 +51,5 @@ pub fn routes() -> Router<AppState> {
         .merge(profile::routes())
         .merge(explorer::routes())
         .merge(nodes::routes())
+        .merge(results::routes())
 }

@@ -168,6 +168,37 @@ async function main() {
       console.log(`RESULT batch_job=${page.url().match(/\/jobs\/(\d+)\//)[1]}`);
     });
 
+    await step("batch query results export feeds a batch transfer", async () => {
+      await page.goto(`${BASE}/batch-query/`);
+      await page.getByLabel("Source", { exact: true }).selectOption({ label: env("ADIT_SOURCE") });
+      await page.getByLabel("Project name", { exact: true }).fill("UI query");
+      await page.getByLabel(/^Batch file/).setInputFiles(env("ADIT_QUERY_SHEET"));
+      await Promise.all([
+        page.waitForURL(/\/jobs\/\d+\/$/, { timeout: LONG }),
+        page.getByRole("button", { name: "Create job" }).click(),
+      ]);
+      await waitStatus(page, "SU", LONG);
+      await page.locator("#results-link").click();
+      const rows = await page.locator("#results-table tbody tr").count();
+      expect(rows === 2, `result rows: ${rows}`);
+      await shot(page, "batch-query-results");
+      const csv = await page.evaluate(async () => (await fetch(document.getElementById("export-csv").href)).text());
+      expect(csv.includes("StudyInstanceUID") && csv.includes("SUBJ-Q"), `export: ${csv}`);
+      const file = path.join(env("ADIT_TMP"), "exported.csv");
+      fs.writeFileSync(file, csv);
+      await page.goto(`${BASE}/batch-transfer/`);
+      await page.getByLabel("Source", { exact: true }).selectOption({ label: env("ADIT_SOURCE") });
+      await page.getByLabel("Destination", { exact: true }).selectOption({ label: env("ADIT_DESTINATION") });
+      await page.getByLabel("Project name", { exact: true }).fill("From the query");
+      await page.getByLabel(/^Batch file/).setInputFiles(file);
+      await Promise.all([
+        page.waitForURL(/\/jobs\/\d+\/$/, { timeout: LONG }),
+        page.getByRole("button", { name: "Create job" }).click(),
+      ]);
+      await waitStatus(page, "SU", LONG);
+      console.log(`RESULT fed_job=${page.url().match(/\/jobs\/(\d+)\//)[1]}`);
+    });
+
     let slowJob;
     await step("cancel a running job", async () => {
       await page.goto(`${BASE}/selective-transfer/`);
