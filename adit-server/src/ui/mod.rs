@@ -6,6 +6,7 @@
 //! | `GET /login/`, `POST /accounts/logout/`, `GET /` | [`auth`] | login, logout, home |
 //! | `/jobs/...`, `/tasks/...` | [`jobs`] | job list, job detail with live progress, task detail, actions |
 //! | `/selective-transfer/...` | [`transfer`] | search (results streamed), tick studies, start a transfer |
+//! | `/selective-transfer/download` | [`download`] | one study as a ZIP, straight from the results |
 //! | `/batch-transfer/...` | [`batch`] | sheet upload with every error located, sample sheets |
 //! | `/accounts/profile/`, `/token-authentication/` | [`profile`] | active group, password, API tokens |
 //! | `/jobs/{id}/results/`, `results.{xlsx,csv}` | [`results`] | batch query results and their export |
@@ -20,6 +21,7 @@
 pub mod assets;
 pub mod auth;
 pub mod batch;
+pub mod download;
 pub mod explorer;
 pub mod jobs;
 pub mod nodes;
