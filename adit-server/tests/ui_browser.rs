@@ -1,7 +1,8 @@
 //! The web UI end to end in headless Chromium: `adit serve` as a process with two Orthancs,
 //! driven by `tests/browser/ui.cjs` (playwright-core). The browser logs in, searches with
 //! the results streamed in, transfers two studies with a pseudonym and follows the job to
-//! Success with live progress, uploads a broken and a good batch sheet, cancels a running
+//! Success with live progress, uploads a broken and a good batch sheet, exports batch query
+//! results and feeds them to a batch transfer, cancels a running
 //! job, creates and revokes an API token, browses the DICOM explorer, a staff member
 //! checks a node by C-ECHO, and a user of another group does not see the nodes. This side then checks the
 //! database and Orthanc for what the browser did.
@@ -231,6 +232,7 @@ async fn the_ui_in_a_browser() {
         Grant::Permission(Permission::AddSelectiveTransferJob),
         Grant::Permission(Permission::AddBatchTransferJob),
         Grant::Permission(Permission::QueryDicomServer),
+        Grant::Permission(Permission::AddBatchQueryJob),
     ] {
         admin::grant(&db, "research", &grant).await.unwrap();
     }
@@ -262,6 +264,16 @@ async fn the_ui_in_a_browser() {
     )
     .unwrap();
 
+    let query_sheet = sheets.path().join("query.csv");
+    std::fs::write(
+        &query_sheet,
+        format!(
+            "PatientID,Modality,Pseudonym\n{},\"CT,MR\",SUBJ-Q\n",
+            first.patient_id
+        ),
+    )
+    .unwrap();
+
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/ui.cjs");
     let screenshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
     let mut node = Command::new("node")
@@ -282,6 +294,8 @@ async fn the_ui_in_a_browser() {
         .env("ADIT_SLOW_PATIENT", &slow.manifest().patients[0].patient_id)
         .env("ADIT_BAD_SHEET", &bad)
         .env("ADIT_GOOD_SHEET", &good)
+        .env("ADIT_QUERY_SHEET", &query_sheet)
+        .env("ADIT_TMP", sheets.path())
         .env("ADIT_SCREENSHOT_DIR", &screenshots)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -338,6 +352,11 @@ async fn the_ui_in_a_browser() {
     let at_b = instances_per_patient(&b);
     assert_eq!(at_b.get("SUBJ-UI"), Some(&count(first, 2)), "{at_b:?}");
     assert_eq!(at_b.get("SUBJ-BATCH"), Some(&count(second, 1)), "{at_b:?}");
+    // The batch query's export, uploaded as a batch transfer sheet, moved both studies.
+    let fed = jobs.get_job(results["fed_job"]).await.unwrap();
+    assert_eq!(fed.status, JobStatus::Success, "{fed:#?}");
+    assert_eq!(jobs.tasks(fed.id).await.unwrap().len(), 2);
+    assert_eq!(at_b.get("SUBJ-Q"), Some(&count(first, 2)), "{at_b:?}");
     assert!(
         at_b.get("SUBJ-SLOW").copied().unwrap_or(0) < slow_total,
         "the canceled job stored everything: {at_b:?}"

@@ -567,7 +567,7 @@ fn parse_job_action(name: &str) -> Option<JobAction> {
 
 /// The job and its tasks if `user` may see it (owner or staff), else a 404 page (a user
 /// cannot probe which jobs exist).
-async fn visible_job(
+pub(crate) async fn visible_job(
     state: &AppState,
     user: &UiUser,
     id: i64,

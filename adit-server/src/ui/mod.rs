@@ -6,8 +6,10 @@
 //! | `GET /login/`, `POST /accounts/logout/`, `GET /` | [`auth`] | login, logout, home |
 //! | `/jobs/...`, `/tasks/...` | [`jobs`] | job list, job detail with live progress, task detail, actions |
 //! | `/selective-transfer/...` | [`transfer`] | search (results streamed), tick studies, start a transfer |
+//! | `/selective-transfer/download` | [`download`] | one study as a ZIP, straight from the results |
 //! | `/batch-transfer/...` | [`batch`] | sheet upload with every error located, sample sheets |
 //! | `/accounts/profile/`, `/token-authentication/` | [`profile`] | active group, password, API tokens |
+//! | `/jobs/{id}/results/`, `results.{xlsx,csv}` | [`results`] | batch query results and their export |
 //! | `/dicom-explorer/...` | [`explorer`] | servers → patients → studies → series |
 //! | `/admin/nodes/` | [`nodes`] | staff: nodes with a C-ECHO check and group access |
 //! | `/static/{hash}/{name}` | [`assets`] | embedded assets, cached forever |
@@ -19,10 +21,12 @@
 pub mod assets;
 pub mod auth;
 pub mod batch;
+pub mod download;
 pub mod explorer;
 pub mod jobs;
 pub mod nodes;
 pub mod profile;
+pub mod results;
 pub mod templates;
 pub mod transfer;
 
@@ -49,4 +53,5 @@ pub fn routes() -> Router<AppState> {
         .merge(profile::routes())
         .merge(explorer::routes())
         .merge(nodes::routes())
+        .merge(results::routes())
 }

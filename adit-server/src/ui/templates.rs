@@ -54,6 +54,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/explorer.html"),
     ),
     ("nodes.html", include_str!("../../templates/nodes.html")),
+    ("results.html", include_str!("../../templates/results.html")),
     (
         "job_actions.html",
         include_str!("../../templates/job_actions.html"),

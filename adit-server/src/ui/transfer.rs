@@ -38,6 +38,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/selective-transfer/", get(form_page).post(submit))
         .route("/selective-transfer/search", get(search))
+        .route(
+            "/selective-transfer/download",
+            get(super::download::download),
+        )
 }
 
 /// `GET /selective-transfer/`: the search and transfer form.
@@ -167,7 +171,10 @@ pub async fn search(
         Ok(source) => source,
         Err(e) => return single_event("failed", &e.detail),
     };
-    let can_download = user.can(Permission::CanDownloadStudy);
+    let can_download =
+        user.can(Permission::CanDownloadStudy) && user.can(Permission::CanTransferUnpseudonymized);
+    // The id was checked to be a number by `usable_node`.
+    let source_id = form.source.trim().to_owned();
     tokio::spawn(async move {
         let failed = |message: String| Event::default().event("failed").data(message);
         let mut results = match source.find(&query).await {
@@ -192,7 +199,7 @@ pub async fn search(
             count += 1;
             let row = templates::render_string(
                 "study_row.html",
-                context! { study => study_view(&result), can_download },
+                context! { study => study_view(&result), can_download, source_id },
             )
             .unwrap_or_default();
             // A closed page drops the receiver: stop searching.
@@ -400,8 +407,14 @@ pub async fn usable_node(
 fn study_view(result: &adit_core::model::QueryResult) -> Value {
     let study_uid = result.study_instance_uid().unwrap_or_default();
     let patient_id = result.patient_id().unwrap_or_default();
+    let download_query = format!(
+        "study={}&patient={}",
+        super::auth::encode_component(&study_uid),
+        super::auth::encode_component(&patient_id)
+    );
     context! {
         value => format!("{study_uid}\\{patient_id}"),
+        download_query,
         study_uid,
         patient_id,
         patient_name => result.patient_name().unwrap_or_default(),

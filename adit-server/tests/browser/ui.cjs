@@ -168,6 +168,37 @@ async function main() {
       console.log(`RESULT batch_job=${page.url().match(/\/jobs\/(\d+)\//)[1]}`);
     });
 
+    await step("batch query results export feeds a batch transfer", async () => {
+      await page.goto(`${BASE}/batch-query/`);
+      await page.getByLabel("Source", { exact: true }).selectOption({ label: env("ADIT_SOURCE") });
+      await page.getByLabel("Project name", { exact: true }).fill("UI query");
+      await page.getByLabel(/^Batch file/).setInputFiles(env("ADIT_QUERY_SHEET"));
+      await Promise.all([
+        page.waitForURL(/\/jobs\/\d+\/$/, { timeout: LONG }),
+        page.getByRole("button", { name: "Create job" }).click(),
+      ]);
+      await waitStatus(page, "SU", LONG);
+      await page.locator("#results-link").click();
+      const rows = await page.locator("#results-table tbody tr").count();
+      expect(rows === 2, `result rows: ${rows}`);
+      await shot(page, "batch-query-results");
+      const csv = await page.evaluate(async () => (await fetch(document.getElementById("export-csv").href)).text());
+      expect(csv.includes("StudyInstanceUID") && csv.includes("SUBJ-Q"), `export: ${csv}`);
+      const file = path.join(env("ADIT_TMP"), "exported.csv");
+      fs.writeFileSync(file, csv);
+      await page.goto(`${BASE}/batch-transfer/`);
+      await page.getByLabel("Source", { exact: true }).selectOption({ label: env("ADIT_SOURCE") });
+      await page.getByLabel("Destination", { exact: true }).selectOption({ label: env("ADIT_DESTINATION") });
+      await page.getByLabel("Project name", { exact: true }).fill("From the query");
+      await page.getByLabel(/^Batch file/).setInputFiles(file);
+      await Promise.all([
+        page.waitForURL(/\/jobs\/\d+\/$/, { timeout: LONG }),
+        page.getByRole("button", { name: "Create job" }).click(),
+      ]);
+      await waitStatus(page, "SU", LONG);
+      console.log(`RESULT fed_job=${page.url().match(/\/jobs\/(\d+)\//)[1]}`);
+    });
+
     let slowJob;
     await step("cancel a running job", async () => {
       await page.goto(`${BASE}/selective-transfer/`);
@@ -285,7 +316,7 @@ async function main() {
       expect(body.includes("event: failed") && body.includes("Choose a source you have access to."), `forced search: ${body}`);
     });
 
-    await step("staff: node list with a C-ECHO check", async () => {
+    await step("staff: node list with a C-ECHO check, study download as ZIP", async () => {
       const admin = await (await browser.newContext()).newPage();
       await login(admin, "admin", env("ADIT_ADMIN_PASSWORD"));
       await admin.goto(`${BASE}/admin/nodes/`);
@@ -295,6 +326,19 @@ async function main() {
       const flash = await admin.textContent("#flash");
       expect(flash.includes(`C-ECHO to ${env("ADIT_SOURCE")} succeeded`), `flash: ${flash}`);
       await shot(admin, "nodes");
+      // Staff may download a study as a ZIP straight from the results.
+      await admin.goto(`${BASE}/selective-transfer/`);
+      await admin.getByLabel("Source", { exact: true }).selectOption({ label: env("ADIT_SOURCE") });
+      await admin.getByLabel("Patient ID", { exact: true }).fill(env("ADIT_PATIENT"));
+      await admin.getByRole("button", { name: "Search" }).click();
+      await admin.waitForFunction(() => document.getElementById("search-form").dataset.state === "done", null, { timeout: LONG });
+      const href = await admin.locator("#results-body a[download]").first().getAttribute("href");
+      const zip = await admin.evaluate(async (url) => {
+        const r = await fetch(url);
+        const bytes = new Uint8Array(await r.arrayBuffer());
+        return { status: r.status, type: r.headers.get("content-type"), size: bytes.length, magic: String.fromCharCode(bytes[0], bytes[1]) };
+      }, href);
+      expect(zip.status === 200 && zip.type === "application/zip" && zip.magic === "PK" && zip.size > 1000, `zip: ${JSON.stringify(zip)}`);
       // Plain users do not get the page.
       const plain = await (await browser.newContext()).newPage();
       await login(plain, env("ADIT_OTHER_USER"), env("ADIT_OTHER_PASSWORD"));
