@@ -191,6 +191,28 @@ impl NewTask {
         }
     }
 
+    /// The batch query task of one parsed sheet row (the sheet line kept for messages).
+    pub fn from_query_row(row: adit_core::batch::BatchQueryRow) -> Self {
+        let date =
+            |d: Option<adit_core::batch::SheetDate>| d.map(|d| d.to_dicom()).unwrap_or_default();
+        NewTask {
+            lines: vec![row.line],
+            ..NewTask::query(BatchQuery {
+                patient_id: row.patient_id.unwrap_or_default(),
+                patient_name: row.patient_name.unwrap_or_default(),
+                patient_birth_date: date(row.birth_date),
+                accession_number: row.accession_number.unwrap_or_default(),
+                study_date_start: date(row.study_date_start),
+                study_date_end: date(row.study_date_end),
+                modalities: row.modalities,
+                study_description: row.study_description.unwrap_or_default(),
+                series_description: row.series_description.unwrap_or_default(),
+                series_numbers: row.series_numbers,
+                pseudonym: row.pseudonym.unwrap_or_default(),
+            })
+        }
+    }
+
     /// Sets the pseudonym.
     pub fn with_pseudonym(mut self, pseudonym: impl Into<String>) -> Self {
         self.pseudonym = Some(pseudonym.into());

@@ -4,8 +4,7 @@
 //! Both pages share one form handler; [`BatchPage`] says which job the sheet becomes.
 
 use adit_core::batch::{
-    self, BatchFileError, BatchKind, BatchQueryParser, BatchQueryRow, BatchTransferParser, Issue,
-    SheetFormat,
+    self, BatchFileError, BatchKind, BatchQueryParser, BatchTransferParser, Issue, SheetFormat,
 };
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
@@ -19,7 +18,7 @@ use super::jobs::{internal, is_staff};
 use super::templates::{self, redirect_with_flash};
 use super::transfer::{pickers, plural, usable_node};
 use crate::accounts::Permission;
-use crate::jobs::{BatchQuery, JobError, JobKind, NewJob, NewTask};
+use crate::jobs::{JobError, JobKind, NewJob, NewTask};
 use crate::nodes::Access;
 use crate::web::AppState;
 
@@ -265,7 +264,13 @@ async fn submit(
         BatchPage::Query => BatchQueryParser::new()
             .max_rows(max_rows)
             .parse_bytes(&bytes, format)
-            .map(|parsed| parsed.rows.into_iter().map(query_task).collect()),
+            .map(|parsed| {
+                parsed
+                    .rows
+                    .into_iter()
+                    .map(NewTask::from_query_row)
+                    .collect()
+            }),
     });
     let tasks = match tasks {
         Ok(tasks) => tasks,
@@ -314,28 +319,6 @@ async fn submit(
             render_form(&state, &user, page, &fields, &[message], &[]).await
         }
         Err(e) => internal(&user, &e),
-    }
-}
-
-/// A batch query task for one sheet row.
-fn query_task(row: BatchQueryRow) -> NewTask {
-    let date = |d: Option<batch::SheetDate>| d.map(|d| d.to_dicom()).unwrap_or_default();
-    let line = row.line;
-    NewTask {
-        lines: vec![line],
-        ..NewTask::query(BatchQuery {
-            patient_id: row.patient_id.unwrap_or_default(),
-            patient_name: row.patient_name.unwrap_or_default(),
-            patient_birth_date: date(row.birth_date),
-            accession_number: row.accession_number.unwrap_or_default(),
-            study_date_start: date(row.study_date_start),
-            study_date_end: date(row.study_date_end),
-            modalities: row.modalities,
-            study_description: row.study_description.unwrap_or_default(),
-            series_description: row.series_description.unwrap_or_default(),
-            series_numbers: row.series_numbers,
-            pseudonym: row.pseudonym.unwrap_or_default(),
-        })
     }
 }
 

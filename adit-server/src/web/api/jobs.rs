@@ -8,7 +8,7 @@
 //! urgent job and `can_transfer_unpseudonymized` for a transfer task without a pseudonym.
 
 use adit_core::batch::{
-    BatchFileError, BatchQueryParser, BatchQueryRow, BatchTransferParser, SheetFormat, check_size,
+    BatchFileError, BatchQueryParser, BatchTransferParser, SheetFormat, check_size,
 };
 use axum::body::Bytes;
 use axum::extract::State;
@@ -545,7 +545,7 @@ pub async fn upload_job(
             .map_err(batch_error)?
             .rows
             .into_iter()
-            .map(query_task)
+            .map(NewTask::from_query_row)
             .collect(),
         JobKind::BatchTransfer => {
             let unpseudonymized =
@@ -871,27 +871,6 @@ fn batch_error(e: BatchFileError) -> ApiError {
         ApiError::invalid(e.to_string())
     } else {
         ApiError::invalid(format!("Invalid batch file:\n{}", issues.join("\n")))
-    }
-}
-
-/// The task of one parsed batch query row.
-fn query_task(row: BatchQueryRow) -> NewTask {
-    let date = |d: Option<adit_core::batch::SheetDate>| d.map(|d| d.to_dicom()).unwrap_or_default();
-    NewTask {
-        lines: vec![row.line],
-        ..NewTask::query(BatchQuery {
-            patient_id: row.patient_id.unwrap_or_default(),
-            patient_name: row.patient_name.unwrap_or_default(),
-            patient_birth_date: date(row.birth_date),
-            accession_number: row.accession_number.unwrap_or_default(),
-            study_date_start: date(row.study_date_start),
-            study_date_end: date(row.study_date_end),
-            modalities: row.modalities,
-            study_description: row.study_description.unwrap_or_default(),
-            series_description: row.series_description.unwrap_or_default(),
-            series_numbers: row.series_numbers,
-            pseudonym: row.pseudonym.unwrap_or_default(),
-        })
     }
 }
 
