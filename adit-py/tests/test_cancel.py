@@ -9,8 +9,13 @@ import subprocess
 import sys
 import time
 
+# A Python started by a non-interactive shell's background job inherits SIGINT *ignored*, and
+# then does not install its KeyboardInterrupt handler; a user's terminal session has it. Install
+# it explicitly so the test runs the same wherever the test suite was started from.
 SCRIPT = """
+import signal
 import sys
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from adit_rs import Node
 node = Node.dimse("SILENT", "127.0.0.1", int(sys.argv[1]))
 try:
