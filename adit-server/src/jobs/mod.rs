@@ -18,6 +18,7 @@
 //! How the pieces fit, and the rules for cancellation and crash recovery: `docs/jobs.md`.
 
 pub mod actions;
+pub mod counts;
 pub mod error;
 pub mod kind;
 pub mod limits;
@@ -31,6 +32,7 @@ pub mod status;
 pub mod store;
 
 pub use actions::{Actor, JobAction, Refusal, TaskAction};
+pub use counts::KindStatusCount;
 pub use error::{JobError, JobResult};
 pub use kind::JobKind;
 pub use limits::{BatchLimits, check_batch_size};
