@@ -8,6 +8,7 @@
 //! | [`kind`] | [`JobKind`] with ADIT's queue priorities |
 //! | [`model`] | [`Job`], [`Task`], [`NewJob`], [`NewTask`], batch query rows |
 //! | [`list`] | [`JobFilter`]: jobs a page at a time, by status, type and owner |
+//! | [`counts`] | [`KindStatusCount`]: how many jobs of each type are in each status |
 //! | [`store`] | [`Jobs`]: create (queue jobs in the same transaction), read, actions, derived status |
 //! | [`limits`] | batch size limits of non-staff users ([`check_batch_size`]) |
 //! | [`runs`] | what a worker records: start, progress, outcome, retry, results |
