@@ -207,6 +207,15 @@ async fn pages_need_a_session_and_forms_need_the_csrf_token() {
     .await;
     assert_eq!(a.status, StatusCode::SEE_OTHER);
     assert!(jobs.job(hers).await.unwrap().is_none());
+    // The action is in the audit log, by her; the refused one is not.
+    let filter = audit::Filter {
+        action: Some(audit::Action::JobAction),
+        ..Default::default()
+    };
+    let (entries, total) = audit::list(&db, &filter, 0, 10).await.unwrap();
+    assert_eq!(total, 1, "{entries:?}");
+    assert_eq!(entries[0].username, "alice");
+    assert_eq!(entries[0].detail, format!("job {hers}: delete"));
     // Bob's job cannot be acted on either.
     let a = send(
         &state,

@@ -25,6 +25,7 @@ pub mod admin_accounts;
 pub mod admin_audit;
 pub mod admin_overview;
 pub mod assets;
+pub mod audit_trail;
 pub mod auth;
 pub mod batch;
 pub mod download;
