@@ -7,6 +7,7 @@
 mod common;
 mod jobs_support;
 
+use adit_core::model::{AeTitle, DimseServer, Node};
 use adit_server::Config;
 use adit_server::accounts::{self, NewUser, Permission, User};
 use adit_server::audit;
@@ -426,6 +427,25 @@ async fn admin_audit_log_lists_and_filters_entries() {
     .await
     .unwrap();
 
+    // A C-ECHO from the nodes page to a loopback port nobody listens on fails, and is logged.
+    let port = adit_testkit::net::free_port().unwrap();
+    let server = DimseServer::new(
+        AeTitle::new("NOBODY").unwrap(),
+        "127.0.0.1".to_owned(),
+        port.try_into().unwrap(),
+    );
+    let closed = add_node(&db, &Node::dimse("CLOSED", server)).await;
+    let (cookie_for_echo, csrf) = login(&state, "admin").await;
+    let a = send(
+        &state,
+        "POST",
+        &format!("/admin/nodes/{closed}/echo/"),
+        Some(&cookie_for_echo),
+        Some(&format!("csrfmiddlewaretoken={csrf}")),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+
     // Not for plain users.
     let a = send(&state, "GET", "/admin/audit/", Some(&alice_cookie), None).await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
@@ -436,6 +456,17 @@ async fn admin_audit_log_lists_and_filters_entries() {
     assert!(a.body.contains("cancel of job 4711"), "{}", a.body);
     assert!(a.body.contains("<td>login</td>"), "{}", a.body);
     assert!(a.body.contains(r#"href="/admin/audit/""#), "no nav link");
+    let at = a
+        .body
+        .find("<td>node_echo</td>")
+        .expect("no node_echo entry");
+    let start = a.body[..at].rfind("<tr").unwrap();
+    let echo = &a.body[start..start + a.body[start..].find("</tr>").unwrap()];
+    assert!(
+        echo.contains("<td>node_echo</td>") && echo.contains("<td>CLOSED</td>"),
+        "{echo}"
+    );
+    assert!(echo.contains("failure"), "{echo}");
     // (minijinja escapes `/` in attributes as `&#x2f;`.)
     let body = a.body.replace("&#x2f;", "/");
     assert!(

@@ -20,7 +20,7 @@ use super::jobs::{internal, is_staff};
 use super::templates::{self, redirect_with_flash};
 use super::transfer::{pickers, plural, usable_node};
 use crate::accounts::Permission;
-use crate::audit::Action;
+use crate::audit::{Action, Event};
 use crate::jobs::{BatchQuery, JobError, JobKind, NewJob, NewTask};
 use crate::nodes::Access;
 use crate::web::AppState;
@@ -315,7 +315,13 @@ async fn submit(
     match async { state.jobs().await?.create(&job, true).await }.await {
         Ok(id) => {
             let detail = format!("job {id}: {} with {count} tasks", job.kind);
-            audit_trail::record(&state, &user, &address, Action::JobCreate, detail).await;
+            audit_trail::record(
+                &state,
+                &user,
+                &address,
+                Event::new(Action::JobCreate).detail(detail),
+            )
+            .await;
             redirect_with_flash(
                 &format!("/jobs/{id}/"),
                 "success",

@@ -25,7 +25,7 @@ use super::audit_trail;
 use super::auth::{CsrfForm, UiUser};
 use super::templates::{self, error_page, human_bytes, redirect_with_flash};
 use crate::accounts::users;
-use crate::audit::Action;
+use crate::audit::{Action, Event as AuditEvent};
 use crate::jobs::{
     Actor, Job, JobAction, JobError, JobFilter, JobKind, JobStatus, Task, TaskAction, TaskCounts,
 };
@@ -190,7 +190,13 @@ pub async fn job_action(
     .await;
     if result.is_ok() {
         let detail = format!("job {id}: {action}");
-        audit_trail::record(&state, &user, &address, Action::JobAction, detail).await;
+        audit_trail::record(
+            &state,
+            &user,
+            &address,
+            AuditEvent::new(Action::JobAction).detail(detail),
+        )
+        .await;
     }
     match result {
         Ok(()) if action == JobAction::Delete => {
@@ -267,7 +273,13 @@ pub async fn task_action(
     .await;
     if result.is_ok() {
         let detail = format!("task {id}: {action}");
-        audit_trail::record(&state, &user, &address, Action::TaskAction, detail).await;
+        audit_trail::record(
+            &state,
+            &user,
+            &address,
+            AuditEvent::new(Action::TaskAction).detail(detail),
+        )
+        .await;
     }
     let back = format!("/jobs/{}/", task.job_id);
     match result {

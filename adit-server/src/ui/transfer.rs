@@ -26,7 +26,7 @@ use super::auth::UiUser;
 use super::jobs::{internal, is_staff};
 use super::templates::{self, redirect_with_flash};
 use crate::accounts::Permission;
-use crate::audit::Action;
+use crate::audit::{Action, Event as AuditEvent};
 use crate::jobs::{JobKind, NewJob, NewTask};
 use crate::nodes::{self, Access, NodeId, StoredNode};
 use crate::web::AppState;
@@ -337,7 +337,13 @@ pub async fn submit(
         Ok(id) => {
             tracing::info!(job = id, user = %user.user.username, staff = is_staff(&user), "selective transfer started");
             let detail = format!("job {id}: {} with {} tasks", job.kind, job.tasks.len());
-            audit_trail::record(&state, &user, &address, Action::JobCreate, detail).await;
+            audit_trail::record(
+                &state,
+                &user,
+                &address,
+                AuditEvent::new(Action::JobCreate).detail(detail),
+            )
+            .await;
             let to = format!("/jobs/{id}/");
             let mut response = redirect_with_flash(
                 &to,
