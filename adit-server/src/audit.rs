@@ -331,6 +331,22 @@ pub async fn list(
     Ok((entries, total))
 }
 
+/// How many token uses were recorded per user name, most first. Uses are written at most
+/// once per token per [`TOKEN_USE_INTERVAL`], so this counts active minutes, not requests.
+pub async fn token_use_by_user(database: &Db) -> Result<Vec<(String, i64)>> {
+    let backend = database.backend();
+    let rows: Vec<(String, i64)> = db_dispatch!(database, pool => {
+        sqlx::query_as(
+            "SELECT username, COUNT(*) FROM audit_log WHERE action = $1
+             GROUP BY username ORDER BY COUNT(*) DESC, username")
+            .bind(Action::TokenUse.as_str())
+            .fetch_all(pool)
+            .await
+            .map_err(db_err(backend, "count token uses"))?
+    });
+    Ok(rows)
+}
+
 /// The header of [`to_csv`].
 pub const CSV_HEADER: &str =
     "id,at,user_id,username,action,address,node,study_uid,pseudonymized,detail";

@@ -1,13 +1,16 @@
 //! The HTML pages in-process (no browser): login for browsers, redirects to the login page,
 //! CSRF on forms, jobs of other users hidden, assets with cache headers, sample sheets, and
-//! the active-group switch. The browser flows are in `ui_browser.rs`.
+//! the active-group switch, and the staff admin pages (audit log, overview, users, groups).
+//! The browser flows are in `ui_browser.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 mod jobs_support;
 
+use adit_core::model::{AeTitle, DimseServer, Node};
 use adit_server::Config;
 use adit_server::accounts::{self, NewUser, Permission, User};
+use adit_server::audit;
 use adit_server::db::Db;
 use adit_server::jobs::{JobKind, NewJob, NewTask};
 use adit_server::web::{AppState, app};
@@ -205,6 +208,15 @@ async fn pages_need_a_session_and_forms_need_the_csrf_token() {
     .await;
     assert_eq!(a.status, StatusCode::SEE_OTHER);
     assert!(jobs.job(hers).await.unwrap().is_none());
+    // The action is in the audit log, by her; the refused one is not.
+    let filter = audit::Filter {
+        action: Some(audit::Action::JobAction),
+        ..Default::default()
+    };
+    let (entries, total) = audit::list(&db, &filter, 0, 10).await.unwrap();
+    assert_eq!(total, 1, "{entries:?}");
+    assert_eq!(entries[0].username, "alice");
+    assert_eq!(entries[0].detail, format!("job {hers}: delete"));
     // Bob's job cannot be acted on either.
     let a = send(
         &state,
@@ -362,5 +374,321 @@ async fn assets_are_cached_and_samples_download() {
     let a = send(&state, "GET", "/batch-query/sample.xlsx", None, None).await;
     assert_eq!(a.status, StatusCode::OK);
     assert!(a.body.starts_with("PK"));
+    db.close().await;
+}
+
+async fn staff(db: &Db, name: &str) -> User {
+    accounts::users::create(
+        db,
+        &NewUser {
+            username: name.into(),
+            password: "pw-of-someone".into(),
+            is_staff: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+}
+
+/// The text of the table row with `id` (from its `<tr` to its `</tr>`).
+fn row<'a>(body: &'a str, id: &str) -> &'a str {
+    let start = body
+        .find(&format!(r#"<tr id="{id}""#))
+        .unwrap_or_else(|| panic!("no row {id} in {body}"));
+    let end = start + body[start..].find("</tr>").unwrap();
+    &body[start..end]
+}
+
+/// The numbers in the `text-end` cells of `row`, in order.
+fn numbers(row: &str) -> Vec<i64> {
+    row.split(r#"class="text-end">"#)
+        .skip(1)
+        .map(|cell| cell.split('<').next().unwrap().parse().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn admin_audit_log_lists_and_filters_entries() {
+    let t = TestDb::sqlite().await;
+    let db = t.db().await;
+    let state = state(&db, &t);
+    let admin = staff(&db, "admin").await;
+    let alice = user(&db, "alice").await;
+    // Logging in writes `login` entries; one more with a recognizable detail.
+    let (alice_cookie, _) = login(&state, "alice").await;
+    let (cookie, _) = login(&state, "admin").await;
+    audit::record(
+        &db,
+        &audit::Event::new(audit::Action::JobAction)
+            .by(&alice)
+            .detail("cancel of job 4711"),
+    )
+    .await
+    .unwrap();
+
+    // A C-ECHO from the nodes page to a loopback port nobody listens on fails, and is logged.
+    let port = adit_testkit::net::free_port().unwrap();
+    let server = DimseServer::new(
+        AeTitle::new("NOBODY").unwrap(),
+        "127.0.0.1".to_owned(),
+        port.try_into().unwrap(),
+    );
+    let closed = add_node(&db, &Node::dimse("CLOSED", server)).await;
+    let (cookie_for_echo, csrf) = login(&state, "admin").await;
+    let a = send(
+        &state,
+        "POST",
+        &format!("/admin/nodes/{closed}/echo/"),
+        Some(&cookie_for_echo),
+        Some(&format!("csrfmiddlewaretoken={csrf}")),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+
+    // Not for plain users.
+    let a = send(&state, "GET", "/admin/audit/", Some(&alice_cookie), None).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert!(!a.body.contains("cancel of job 4711"));
+
+    let a = send(&state, "GET", "/admin/audit/", Some(&cookie), None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(a.body.contains("cancel of job 4711"), "{}", a.body);
+    assert!(a.body.contains("<td>login</td>"), "{}", a.body);
+    assert!(a.body.contains(r#"href="/admin/audit/""#), "no nav link");
+    let at = a
+        .body
+        .find("<td>node_echo</td>")
+        .expect("no node_echo entry");
+    let start = a.body[..at].rfind("<tr").unwrap();
+    let echo = &a.body[start..start + a.body[start..].find("</tr>").unwrap()];
+    assert!(
+        echo.contains("<td>node_echo</td>") && echo.contains("<td>CLOSED</td>"),
+        "{echo}"
+    );
+    assert!(echo.contains("failure"), "{echo}");
+    // (minijinja escapes `/` in attributes as `&#x2f;`.)
+    let body = a.body.replace("&#x2f;", "/");
+    assert!(
+        body.contains(r#"id="audit-csv" href="/api/v1/audit.csv""#),
+        "{body}"
+    );
+
+    // By user and action: only Alice's job action, and the CSV link carries the filter.
+    let a = send(
+        &state,
+        "GET",
+        "/admin/audit/?user=alice&action=job_action",
+        Some(&cookie),
+        None,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(a.body.contains("cancel of job 4711"));
+    assert!(!a.body.contains("<td>login</td>"), "{}", a.body);
+    let csv = format!(
+        "/api/v1/audit.csv?user={}&amp;action=job_action",
+        alice.id.0
+    );
+    let body = a.body.replace("&#x2f;", "/");
+    assert!(body.contains(&csv), "{body}");
+    // The link works with the session and has the same entries.
+    let a = send(
+        &state,
+        "GET",
+        &csv.replace("&amp;", "&"),
+        Some(&cookie),
+        None,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(a.body.contains("cancel of job 4711"), "{}", a.body);
+    assert!(!a.body.contains(",login,"), "{}", a.body);
+    let a = send(
+        &state,
+        "GET",
+        "/admin/audit/?user=admin",
+        Some(&cookie),
+        None,
+    )
+    .await;
+    assert!(a.body.contains("<td>login</td>"));
+    assert!(!a.body.contains("cancel of job 4711"));
+    assert!(a.body.contains(&format!("user={}", admin.id.0)));
+
+    // By date: a span around today has the entries, one long ago has none.
+    let today = chrono::Utc::now().date_naive();
+    let span = format!(
+        "/admin/audit/?from={}&to={}",
+        today.pred_opt().unwrap(),
+        today.succ_opt().unwrap()
+    );
+    let a = send(&state, "GET", &span, Some(&cookie), None).await;
+    assert!(a.body.contains("cancel of job 4711"));
+    let a = send(
+        &state,
+        "GET",
+        "/admin/audit/?from=2000-01-01&to=2000-01-31",
+        Some(&cookie),
+        None,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(!a.body.contains("cancel of job 4711"));
+    assert!(a.body.contains("No entries."));
+
+    // Bad filters are named, with 400; an unknown user matches nothing.
+    let a = send(
+        &state,
+        "GET",
+        "/admin/audit/?from=31.01.2024&action=nonsense",
+        Some(&cookie),
+        None,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.body.contains("not a date like 2024-01-31"), "{}", a.body);
+    assert!(a.body.contains("Unknown action"), "{}", a.body);
+    let a = send(
+        &state,
+        "GET",
+        "/admin/audit/?user=nobody",
+        Some(&cookie),
+        None,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(a.body.contains("No user named"));
+    assert!(!a.body.contains("cancel of job 4711"));
+    db.close().await;
+}
+
+async fn overview_counts_jobs_and_token_use(t: TestDb) {
+    let db = t.db().await;
+    let state = state(&db, &t);
+    staff(&db, "admin").await;
+    let alice = user(&db, "alice").await;
+    let (alice_cookie, _) = login(&state, "alice").await;
+    let (cookie, _) = login(&state, "admin").await;
+    let jobs = t.jobs().await;
+    let node = add_node(&db, &folder_node("OUT", &t.data_dir().join("out"))).await;
+    for uid in ["1.2.3", "1.2.4"] {
+        let job = NewJob::new(JobKind::SelectiveTransfer, alice.id.0, node, Some(node))
+            .task(NewTask::transfer("P1", uid, &[]));
+        jobs.create(&job, false).await.unwrap();
+    }
+    let job = NewJob::new(JobKind::BatchTransfer, alice.id.0, node, Some(node))
+        .task(NewTask::transfer("P1", "1.2.5", &[]));
+    jobs.create(&job, true).await.unwrap();
+    for _ in 0..3 {
+        audit::record(&db, &audit::Event::new(audit::Action::TokenUse).by(&alice))
+            .await
+            .unwrap();
+    }
+
+    let a = send(&state, "GET", "/admin/overview/", Some(&alice_cookie), None).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+
+    let a = send(&state, "GET", "/admin/overview/", Some(&cookie), None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(a.body.contains(r#"href="/admin/overview/""#), "no nav link");
+    // Columns: Unverified, Pending, In Progress, Canceling, Canceled, Success, Warning,
+    // Failure, Total.
+    assert_eq!(
+        numbers(row(&a.body, "count-selective_transfer")),
+        [2, 0, 0, 0, 0, 0, 0, 0, 2]
+    );
+    assert_eq!(
+        numbers(row(&a.body, "count-batch_transfer")),
+        [0, 1, 0, 0, 0, 0, 0, 0, 1]
+    );
+    assert_eq!(
+        numbers(row(&a.body, "count-batch_query")),
+        [0, 0, 0, 0, 0, 0, 0, 0, 0]
+    );
+    let token_use = &a.body[a.body.find(r#"id="token-use""#).unwrap()..];
+    assert!(
+        token_use.contains(r#"<tr><td>alice</td><td class="text-end">3</td></tr>"#),
+        "{token_use}"
+    );
+    assert!(!token_use.contains("<td>admin</td>"));
+    db.close().await;
+}
+
+#[tokio::test]
+async fn admin_overview_counts_jobs_and_token_use_on_sqlite() {
+    overview_counts_jobs_and_token_use(TestDb::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn admin_overview_counts_jobs_and_token_use_on_postgres() {
+    overview_counts_jobs_and_token_use(TestDb::postgres().await).await;
+}
+
+#[tokio::test]
+async fn admin_users_and_groups_pages_show_accounts() {
+    let t = TestDb::sqlite().await;
+    let db = t.db().await;
+    let state = state(&db, &t);
+    let admin = staff(&db, "admin").await;
+    let alice = user(&db, "alice").await;
+    let carol = user(&db, "carol").await;
+    accounts::users::set_active(&db, carol.id, false)
+        .await
+        .unwrap();
+    let research = accounts::groups::create(&db, "Research").await.unwrap();
+    let radiology = accounts::groups::create(&db, "Radiology").await.unwrap();
+    accounts::groups::add_member(&db, research.id, alice.id)
+        .await
+        .unwrap();
+    accounts::groups::add_member(&db, radiology.id, alice.id)
+        .await
+        .unwrap();
+    accounts::groups::add_member(&db, radiology.id, carol.id)
+        .await
+        .unwrap();
+    accounts::groups::grant(&db, research.id, Permission::AddBatchQueryJob)
+        .await
+        .unwrap();
+    let (alice_cookie, _) = login(&state, "alice").await;
+    let (cookie, _) = login(&state, "admin").await;
+
+    for page in ["/admin/users/", "/admin/groups/"] {
+        let a = send(&state, "GET", page, Some(&alice_cookie), None).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{page}");
+    }
+
+    let a = send(&state, "GET", "/admin/users/", Some(&cookie), None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(a.body.contains(r#"href="/admin/users/""#), "no nav link");
+    let alice_row = row(&a.body, &format!("user-{}", alice.id.0));
+    assert!(alice_row.contains("Radiology, Research"), "{alice_row}");
+    // Her first group became her active group.
+    assert!(alice_row.contains("<td>Research</td>"), "{alice_row}");
+    assert!(alice_row.contains(r#"<td class="staff">no</td>"#));
+    assert!(alice_row.contains(r#"<td class="active">yes</td>"#));
+    let carol_row = row(&a.body, &format!("user-{}", carol.id.0));
+    assert!(
+        carol_row.contains(r#"<td class="active">no</td>"#),
+        "{carol_row}"
+    );
+    let admin_row = row(&a.body, &format!("user-{}", admin.id.0));
+    assert!(
+        admin_row.contains(r#"<td class="staff">yes</td>"#),
+        "{admin_row}"
+    );
+
+    let a = send(&state, "GET", "/admin/groups/", Some(&cookie), None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(a.body.contains(r#"href="/admin/groups/""#), "no nav link");
+    let research_row = row(&a.body, &format!("group-{}", research.id.0));
+    assert!(research_row.contains("<td>alice</td>"), "{research_row}");
+    assert!(research_row.contains("<code class=\"me-1\">add_batchqueryjob</code>"));
+    let radiology_row = row(&a.body, &format!("group-{}", radiology.id.0));
+    assert!(
+        radiology_row.contains("<td>alice, carol</td>"),
+        "{radiology_row}"
+    );
+    assert!(!radiology_row.contains("add_batchqueryjob"));
     db.close().await;
 }

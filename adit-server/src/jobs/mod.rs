@@ -8,6 +8,7 @@
 //! | [`kind`] | [`JobKind`] with ADIT's queue priorities |
 //! | [`model`] | [`Job`], [`Task`], [`NewJob`], [`NewTask`], batch query rows |
 //! | [`list`] | [`JobFilter`]: jobs a page at a time, by status, type and owner |
+//! | [`counts`] | [`KindStatusCount`]: how many jobs of each type are in each status |
 //! | [`store`] | [`Jobs`]: create (queue jobs in the same transaction), read, actions, derived status |
 //! | [`limits`] | batch size limits of non-staff users ([`check_batch_size`]) |
 //! | [`runs`] | what a worker records: start, progress, outcome, retry, results |
@@ -18,6 +19,7 @@
 //! How the pieces fit, and the rules for cancellation and crash recovery: `docs/jobs.md`.
 
 pub mod actions;
+pub mod counts;
 pub mod error;
 pub mod kind;
 pub mod limits;
@@ -31,6 +33,7 @@ pub mod status;
 pub mod store;
 
 pub use actions::{Actor, JobAction, Refusal, TaskAction};
+pub use counts::KindStatusCount;
 pub use error::{JobError, JobResult};
 pub use kind::JobKind;
 pub use limits::{BatchLimits, check_batch_size};

@@ -13,14 +13,17 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use minijinja::{Value, context};
 
+use super::audit_trail;
 use super::auth::UiUser;
 use super::jobs::{internal, is_staff};
 use super::templates::{self, redirect_with_flash};
 use super::transfer::{pickers, plural, usable_node};
 use crate::accounts::Permission;
+use crate::audit::{Action, Event};
 use crate::jobs::{JobError, JobKind, NewJob, NewTask};
 use crate::nodes::Access;
 use crate::web::AppState;
+use crate::web::address::ClientAddress;
 
 /// ADIT's row limits for users who are not staff.
 const MAX_TRANSFER_ROWS: usize = 500;
@@ -72,13 +75,17 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/batch-transfer/",
             get(|s: State<AppState>, u: UiUser| form_page(s, u, BatchPage::Transfer)).post(
-                |s: State<AppState>, u: UiUser, m: Multipart| submit(s, u, m, BatchPage::Transfer),
+                |s: State<AppState>, u: UiUser, a: ClientAddress, m: Multipart| {
+                    submit(s, u, a, m, BatchPage::Transfer)
+                },
             ),
         )
         .route(
             "/batch-query/",
             get(|s: State<AppState>, u: UiUser| form_page(s, u, BatchPage::Query)).post(
-                |s: State<AppState>, u: UiUser, m: Multipart| submit(s, u, m, BatchPage::Query),
+                |s: State<AppState>, u: UiUser, a: ClientAddress, m: Multipart| {
+                    submit(s, u, a, m, BatchPage::Query)
+                },
             ),
         )
         // The sheet may be as large as ADIT allows, plus the other fields.
@@ -158,6 +165,7 @@ async fn render_form(
 async fn submit(
     State(state): State<AppState>,
     user: UiUser,
+    address: ClientAddress,
     mut multipart: Multipart,
     page: BatchPage,
 ) -> Response {
@@ -310,11 +318,21 @@ async fn submit(
     job.tasks = tasks;
     let count = job.tasks.len();
     match async { state.jobs().await?.create(&job, true).await }.await {
-        Ok(id) => redirect_with_flash(
-            &format!("/jobs/{id}/"),
-            "success",
-            &format!("Job {id} started with {}.", plural(count, "task", "tasks")),
-        ),
+        Ok(id) => {
+            let detail = format!("job {id}: {} with {count} tasks", job.kind);
+            audit_trail::record(
+                &state,
+                &user,
+                &address,
+                Event::new(Action::JobCreate).detail(detail),
+            )
+            .await;
+            redirect_with_flash(
+                &format!("/jobs/{id}/"),
+                "success",
+                &format!("Job {id} started with {}.", plural(count, "task", "tasks")),
+            )
+        }
         Err(JobError::Invalid(message)) => {
             render_form(&state, &user, page, &fields, &[message], &[]).await
         }

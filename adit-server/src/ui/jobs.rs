@@ -21,14 +21,17 @@ use futures::Stream;
 use minijinja::{Value, context};
 use serde::{Deserialize, Serialize};
 
+use super::audit_trail;
 use super::auth::{CsrfForm, UiUser};
 use super::templates::{self, error_page, human_bytes, redirect_with_flash};
 use crate::accounts::users;
+use crate::audit::{Action, Event as AuditEvent};
 use crate::jobs::{
     Actor, Job, JobAction, JobError, JobFilter, JobKind, JobStatus, Task, TaskAction, TaskCounts,
 };
 use crate::nodes;
 use crate::web::AppState;
+use crate::web::address::ClientAddress;
 
 /// How many jobs the list shows at most.
 const LIST_LIMIT: u32 = 200;
@@ -163,6 +166,7 @@ pub async fn events(
 pub async fn job_action(
     State(state): State<AppState>,
     user: UiUser,
+    address: ClientAddress,
     Path((id, action)): Path<(i64, String)>,
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
@@ -184,6 +188,16 @@ pub async fn job_action(
             .await
     }
     .await;
+    if result.is_ok() {
+        let detail = format!("job {id}: {action}");
+        audit_trail::record(
+            &state,
+            &user,
+            &address,
+            AuditEvent::new(Action::JobAction).detail(detail),
+        )
+        .await;
+    }
     match result {
         Ok(()) if action == JobAction::Delete => {
             redirect_with_flash("/jobs/", "success", &format!("Job {id} deleted."))
@@ -228,6 +242,7 @@ pub async fn task_detail(
 pub async fn task_action(
     State(state): State<AppState>,
     user: UiUser,
+    address: ClientAddress,
     Path((id, action)): Path<(i64, String)>,
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
@@ -256,6 +271,16 @@ pub async fn task_action(
             .await
     }
     .await;
+    if result.is_ok() {
+        let detail = format!("task {id}: {action}");
+        audit_trail::record(
+            &state,
+            &user,
+            &address,
+            AuditEvent::new(Action::TaskAction).detail(detail),
+        )
+        .await;
+    }
     let back = format!("/jobs/{}/", task.job_id);
     match result {
         Ok(()) => redirect_with_flash(&back, "success", &format!("Task {id}: {action} done.")),

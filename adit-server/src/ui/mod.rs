@@ -12,13 +12,20 @@
 //! | `/jobs/{id}/results/`, `results.{xlsx,csv}` | [`results`] | batch query results and their export |
 //! | `/dicom-explorer/...` | [`explorer`] | servers → patients → studies → series |
 //! | `/admin/nodes/` | [`nodes`] | staff: nodes with a C-ECHO check and group access |
+//! | `/admin/audit/` | [`admin_audit`] | staff: the audit log, filtered, with its CSV export |
+//! | `/admin/overview/` | [`admin_overview`] | staff: jobs by type and status, API token use |
+//! | `/admin/users/`, `/admin/groups/` | [`admin_accounts`] | staff: users, groups, permissions |
 //! | `/static/{hash}/{name}` | [`assets`] | embedded assets, cached forever |
 //!
 //! Pages authenticate with the browser session; forms carry the session's CSRF token (see
 //! [`auth`]). `POST /login/` itself lives in [`crate::web::session`] and answers browsers
 //! with HTML.
 
+pub mod admin_accounts;
+pub mod admin_audit;
+pub mod admin_overview;
 pub mod assets;
+pub mod audit_trail;
 pub mod auth;
 pub mod batch;
 pub mod download;
@@ -53,5 +60,8 @@ pub fn routes() -> Router<AppState> {
         .merge(profile::routes())
         .merge(explorer::routes())
         .merge(nodes::routes())
+        .merge(admin_audit::routes())
+        .merge(admin_overview::routes())
+        .merge(admin_accounts::routes())
         .merge(results::routes())
 }

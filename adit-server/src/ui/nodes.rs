@@ -13,11 +13,14 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use minijinja::{Value, context};
 
+use super::audit_trail;
 use super::auth::{CsrfForm, UiUser};
 use super::jobs::internal;
 use super::templates::{self, redirect_with_flash};
+use crate::audit::{Action, Event};
 use crate::nodes;
 use crate::web::AppState;
+use crate::web::address::ClientAddress;
 
 /// How long the C-ECHO check waits at each step.
 const ECHO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -60,6 +63,7 @@ pub async fn list(State(state): State<AppState>, user: UiUser) -> Response {
 pub async fn echo(
     State(state): State<AppState>,
     user: UiUser,
+    address: ClientAddress,
     Path(id): Path<i64>,
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
@@ -89,7 +93,12 @@ pub async fn echo(
     options.connect_timeout = ECHO_TIMEOUT;
     options.association_timeout = ECHO_TIMEOUT;
     options.dimse_timeout = ECHO_TIMEOUT;
-    match adit_dimse::scu::echo(&peer, &options).await {
+    let result = adit_dimse::scu::echo(&peer, &options).await;
+    let event = Event::new(Action::NodeEcho)
+        .node(node.node.name.clone())
+        .detail(if result.is_ok() { "success" } else { "failure" });
+    audit_trail::record(&state, &user, &address, event).await;
+    match result {
         Ok(took) => redirect_with_flash(
             "/admin/nodes/",
             "success",

@@ -54,6 +54,22 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/explorer.html"),
     ),
     ("nodes.html", include_str!("../../templates/nodes.html")),
+    (
+        "admin_audit.html",
+        include_str!("../../templates/admin_audit.html"),
+    ),
+    (
+        "admin_overview.html",
+        include_str!("../../templates/admin_overview.html"),
+    ),
+    (
+        "admin_users.html",
+        include_str!("../../templates/admin_users.html"),
+    ),
+    (
+        "admin_groups.html",
+        include_str!("../../templates/admin_groups.html"),
+    ),
     ("results.html", include_str!("../../templates/results.html")),
     (
         "job_actions.html",

@@ -21,13 +21,16 @@ use minijinja::{Value, context};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
+use super::audit_trail;
 use super::auth::UiUser;
 use super::jobs::{internal, is_staff};
 use super::templates::{self, redirect_with_flash};
 use crate::accounts::Permission;
+use crate::audit::{Action, Event as AuditEvent};
 use crate::jobs::{JobKind, NewJob, NewTask};
 use crate::nodes::{self, Access, NodeId, StoredNode};
 use crate::web::AppState;
+use crate::web::address::ClientAddress;
 use crate::web::dicomweb::node as dicom_node;
 
 /// Studies a search returns at most (ADIT stops there too and says so).
@@ -237,6 +240,7 @@ pub async fn search(
 pub async fn submit(
     State(state): State<AppState>,
     user: UiUser,
+    address: ClientAddress,
     headers: HeaderMap,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
@@ -332,6 +336,14 @@ pub async fn submit(
     match created {
         Ok(id) => {
             tracing::info!(job = id, user = %user.user.username, staff = is_staff(&user), "selective transfer started");
+            let detail = format!("job {id}: {} with {} tasks", job.kind, job.tasks.len());
+            audit_trail::record(
+                &state,
+                &user,
+                &address,
+                AuditEvent::new(Action::JobCreate).detail(detail),
+            )
+            .await;
             let to = format!("/jobs/{id}/");
             let mut response = redirect_with_flash(
                 &to,

@@ -346,6 +346,27 @@ async function main() {
       expect(res.status() === 403, `non-staff got ${res.status()}`);
     });
 
+    await step("staff: overview counts the jobs, audit log has the jobs started in the browser", async () => {
+      const admin = await (await browser.newContext()).newPage();
+      await login(admin, "admin", env("ADIT_ADMIN_PASSWORD"));
+      await admin.getByRole("button", { name: "Admin", exact: true }).click();
+      await admin.getByRole("link", { name: "Overview", exact: true }).click();
+      await admin.waitForURL(`${BASE}/admin/overview/`);
+      const cells = await admin.locator("#count-selective_transfer td").allTextContents();
+      expect(Number(cells[cells.length - 1]) >= 1, `selective transfer counts: ${cells}`);
+      await admin.goto(`${BASE}/admin/audit/`);
+      await admin.getByLabel("Action", { exact: true }).selectOption("job_create");
+      await admin.getByRole("button", { name: "Filter" }).click();
+      await admin.waitForURL(/action=job_create/);
+      const actions = await admin.locator("#audit-table tbody td:nth-child(3)").allTextContents();
+      expect(actions.length > 0 && actions.every((a) => a === "job_create"), `actions: ${actions}`);
+      await shot(admin, "audit");
+      const plain = await (await browser.newContext()).newPage();
+      await login(plain, env("ADIT_OTHER_USER"), env("ADIT_OTHER_PASSWORD"));
+      const res = await plain.goto(`${BASE}/admin/audit/`);
+      expect(res.status() === 403, `non-staff got ${res.status()}`);
+    });
+
     expect(failures.length === 0, failures.join("; "));
   } finally {
     await browser.close();
