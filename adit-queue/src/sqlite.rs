@@ -18,7 +18,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// SQLite's primary result code for `SQLITE_BUSY` ("database is locked").
-const SQLITE_BUSY: &str = "5";
+const SQLITE_BUSY: i32 = 0x05;
 
 /// Opens a pool on `options` with WAL, `synchronous = NORMAL` and [`BUSY_TIMEOUT`], creating
 /// the file when missing. Opening retries while another process holds the lock needed to
@@ -56,7 +56,8 @@ fn is_busy(error: &sqlx::Error) -> bool {
         sqlx::Error::Database(db) => db
             .code()
             .and_then(|code| code.parse::<i32>().ok())
-            .is_some_and(|code| (code & 0xff).to_string() == SQLITE_BUSY),
+            // Extended codes keep the primary code in their low byte.
+            .is_some_and(|code| code & 0xff == SQLITE_BUSY),
         _ => false,
     }
 }
