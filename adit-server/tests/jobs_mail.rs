@@ -233,4 +233,35 @@ async fn batch_query_by_name_mails_the_owner(t: TestDb) {
     );
 }
 
-on_both_backends!(batch_query_by_name_mails_the_owner);
+/// Bad SMTP settings: the worker, which sends the mails, refuses to start and names the
+/// setting; the web server's job store still works (it only logs the mails).
+async fn bad_smtp_settings_stop_the_worker_not_the_web_server(t: TestDb) {
+    let config = Config::load_from(None, |key| match key {
+        "ADIT_DATA_DIR" => Some(t.data_dir().display().to_string()),
+        "ADIT_DATABASE_URL" => Some(t.url.clone()),
+        "ADIT_SECRET_KEY" => Some("jobs-mail-test-secret".into()),
+        "ADIT_SMTP_HOST" => Some("127.0.0.1".into()),
+        "ADIT_SMTP_FROM" => Some("not an address".into()),
+        _ => None,
+    })
+    .unwrap();
+    let db = t.db().await;
+    let coordinator = spool_coordinator(&config, &db).await.unwrap();
+    let Err(err) = env_for(&config, &db, coordinator).await else {
+        panic!("a worker started with an unusable sender address");
+    };
+    let message = err.to_string();
+    assert!(
+        message.contains("SMTP") && message.contains("not an address"),
+        "{message}"
+    );
+
+    let state = adit_server::web::AppState::new(db.clone(), config);
+    let jobs = state.jobs().await.unwrap();
+    assert!(jobs.job(i64::MAX).await.unwrap().is_none());
+}
+
+on_both_backends!(
+    batch_query_by_name_mails_the_owner,
+    bad_smtp_settings_stop_the_worker_not_the_web_server
+);

@@ -13,10 +13,12 @@ use super::kind::{DICOM_QUEUE, JobKind};
 use super::limits::{BatchLimits, check_batch_size};
 use super::mail::{FinishedMail, LogMailer, Mailer};
 use super::model::{Job, NewJob, Task};
+use super::smtp::{SmtpError, SmtpMailer};
 use super::sql::{
     BeginWrite, EnqueueOn, job_columns, job_from_row, task_columns, task_from_row, to_json,
 };
 use super::status::{JobStatus, TaskCounts, TaskStatus};
+use crate::config::Config;
 use crate::db::Db;
 use crate::db_dispatch;
 use crate::error::db;
@@ -150,6 +152,26 @@ impl Jobs {
             Db::Sqlite(pool) => JobQueue::with_sqlite(pool.clone()).await?,
         };
         Ok(Jobs::new(db.clone(), queue))
+    }
+
+    /// The job store as `config` sets it up: the queue on `db` ([`Jobs::on`]), the configured
+    /// batch size limits, and job-finished mails over SMTP when a server is configured.
+    ///
+    /// Invalid SMTP settings do not fail here: the store then logs its mails, and the error is
+    /// returned next to it, because the caller decides what it means (a worker, which sends
+    /// the mails, refuses to start; the web server only logs it).
+    pub async fn from_config(db: &Db, config: &Config) -> JobResult<(Jobs, Option<SmtpError>)> {
+        let jobs = Jobs::on(db)
+            .await?
+            .with_batch_limits(BatchLimits::from_config(config));
+        Ok(match SmtpMailer::from_config(&config.smtp) {
+            Ok(Some(mailer)) => {
+                tracing::info!(server = %mailer.server(), "job-finished mails go to this SMTP server");
+                (jobs.with_mailer(Arc::new(mailer)), None)
+            }
+            Ok(None) => (jobs, None),
+            Err(e) => (jobs, Some(e)),
+        })
     }
 
     /// Uses `mailer` for job-finished mails.

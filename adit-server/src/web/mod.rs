@@ -40,7 +40,7 @@ use adit_dimse::scp::MoveCoordinator;
 use crate::audit::TokenUseThrottle;
 use crate::config::Config;
 use crate::db::Db;
-use crate::jobs::{BatchLimits, Jobs, SmtpMailer};
+use crate::jobs::Jobs;
 use crate::metrics::Metrics;
 use crate::receiver::liveness::ReceiverCheck;
 
@@ -96,19 +96,11 @@ impl AppState {
     pub async fn jobs(&self) -> crate::jobs::JobResult<&Jobs> {
         self.jobs
             .get_or_try_init(|| async {
-                let jobs = Jobs::on(&self.db)
-                    .await?
-                    .with_batch_limits(BatchLimits::from_config(&self.config));
-                Ok(match SmtpMailer::from_config(&self.config.smtp) {
-                    Ok(Some(mailer)) => jobs.with_mailer(Arc::new(mailer)),
-                    Ok(None) => jobs,
-                    Err(e) => {
-                        tracing::warn!(
-                            "job-finished mails from the web server are logged only: {e}"
-                        );
-                        jobs
-                    }
-                })
+                let (jobs, smtp_error) = Jobs::from_config(&self.db, &self.config).await?;
+                if let Some(e) = smtp_error {
+                    tracing::warn!("job-finished mails from the web server are logged only: {e}");
+                }
+                Ok(jobs)
             })
             .await
     }

@@ -29,7 +29,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::jobs::kind::{BATCH_QUERY_TASK, DICOM_QUEUE, TRANSFER_TASK};
-use crate::jobs::{Jobs, SmtpMailer, TaskStatus};
+use crate::jobs::{Jobs, TaskStatus};
 use crate::metrics::Metrics;
 use transfer::Outcome;
 
@@ -196,26 +196,20 @@ pub async fn env_for(
     db: &Db,
     coordinator: Arc<MoveCoordinator>,
 ) -> Result<WorkerEnv> {
-    let jobs = Jobs::on(db)
+    let (jobs, smtp_error) = Jobs::from_config(db, config)
         .await
         .map_err(|e| Error::Invalid {
             what: "job queue",
             reason: e.to_string(),
-        })?
-        .with_batch_limits(crate::jobs::BatchLimits::from_config(config));
-    let jobs = match SmtpMailer::from_config(&config.smtp) {
-        Ok(Some(mailer)) => {
-            tracing::info!(server = %mailer.server(), "job-finished mails go to this SMTP server");
-            jobs.with_mailer(Arc::new(mailer))
-        }
-        Ok(None) => jobs,
-        Err(e) => {
-            return Err(Error::Invalid {
-                what: "SMTP settings",
-                reason: e.to_string(),
-            });
-        }
-    };
+        })?;
+    // The worker sends the job-finished mails: bad SMTP settings stop it at start rather than
+    // losing every mail silently.
+    if let Some(e) = smtp_error {
+        return Err(Error::Invalid {
+            what: "SMTP settings",
+            reason: e.to_string(),
+        });
+    }
     let secret = load_secret(config)?;
     let mut env = WorkerEnv::new(jobs, secret, &config.calling_ae);
     env.exclude_modalities = config.exclude_modalities.clone();
