@@ -9,7 +9,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use adit_core::model::{AeTitle, DimseCapabilities, DimseServer, Node};
+use adit_core::model::DimseCapabilities;
 use adit_core::pseudonymize::Secret;
 use adit_queue::WorkerConfig;
 use adit_server::Config;
@@ -18,31 +18,22 @@ use adit_server::jobs::Jobs;
 use adit_server::nodes;
 use adit_server::web::{AppState, app};
 use adit_server::worker::{WorkerEnv, worker};
+use adit_testkit::Orthanc;
 use adit_testkit::corpus::{Corpus, CorpusSpec};
-use adit_testkit::{DicomAddress, Orthanc};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use common::TestDb;
+use common::{TestDb, dimse_node, find_get_patient_root};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
-fn dimse_node(name: &str, address: &DicomAddress) -> Node {
-    let server = DimseServer::new(
-        AeTitle::new(&address.ae_title).unwrap(),
-        address.host.clone(),
-        address.port.try_into().unwrap(),
-    )
-    .with_capabilities(DimseCapabilities {
-        study_root_find: true,
-        study_root_get: true,
-        patient_root_find: true,
-        patient_root_get: true,
+/// Source and destination at once: the audit test needs only one kind of node.
+fn source_and_destination() -> DimseCapabilities {
+    DimseCapabilities {
         store: true,
-        ..DimseCapabilities::default()
-    });
-    Node::dimse(name, server)
+        ..find_get_patient_root()
+    }
 }
 
 async fn send(
@@ -152,10 +143,10 @@ async fn every_action_of_a_real_transfer_is_audited() {
     for permission in [Permission::AddSelectiveTransferJob, Permission::CanRetrieve] {
         groups::grant(&db, group.id, permission).await.unwrap();
     }
-    let source = nodes::add(&db, &dimse_node("A", a.address()))
+    let source = nodes::add(&db, &dimse_node("A", a.address(), source_and_destination()))
         .await
         .unwrap();
-    let destination = nodes::add(&db, &dimse_node("B", b.address()))
+    let destination = nodes::add(&db, &dimse_node("B", b.address(), source_and_destination()))
         .await
         .unwrap();
     nodes::grant(&db, group.id, source.id, true, false)

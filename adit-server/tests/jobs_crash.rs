@@ -12,27 +12,17 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use adit_core::model::{AeTitle, DimseCapabilities, DimseServer, Node};
 use adit_core::pseudonymize::Secret;
 use adit_queue::WorkerConfig;
 use adit_server::jobs::{JobKind, JobStatus, NewJob, NewTask, TaskStatus};
 use adit_server::worker::{WorkerEnv, worker};
 use adit_testkit::corpus::{Corpus, CorpusSpec};
 use adit_testkit::{DicomAddress, Orthanc};
+use common::*;
 use jobs_support::*;
 use tokio_util::sync::CancellationToken;
 
 const SECRET: &str = "crash test secret";
-
-fn dimse_node(name: &str, address: &DicomAddress, capabilities: DimseCapabilities) -> Node {
-    let server = DimseServer::new(
-        AeTitle::new(&address.ae_title).unwrap(),
-        address.host.clone(),
-        address.port.try_into().unwrap(),
-    )
-    .with_capabilities(capabilities);
-    Node::dimse(name, server)
-}
 
 /// Kills the child on drop (also when the test panics).
 struct Child(std::process::Child);
@@ -58,17 +48,8 @@ async fn a_killed_worker_is_replaced_without_duplicates(t: TestDb) {
     let b = Orthanc::start("ORTHANC-B").unwrap();
     let jobs = t.jobs().await;
     let owner = add_user(jobs.db(), "jdoe", "").await;
-    let get = DimseCapabilities {
-        study_root_find: true,
-        study_root_get: true,
-        ..DimseCapabilities::default()
-    };
-    let store = DimseCapabilities {
-        store: true,
-        ..DimseCapabilities::default()
-    };
-    let source = add_node(jobs.db(), &dimse_node("A", a.address(), get)).await;
-    let destination = add_node(jobs.db(), &dimse_node("B", b.address(), store)).await;
+    let source = add_node(jobs.db(), &dimse_node("A", a.address(), find_get())).await;
+    let destination = add_node(jobs.db(), &dimse_node("B", b.address(), store_only())).await;
     let (patient, study) = corpus.manifest().studies().next().unwrap();
     let mut new = NewJob::new(JobKind::SelectiveTransfer, owner, source, Some(destination));
     new.pseudonym = Some("SUBJ-K".into());
@@ -92,22 +73,31 @@ async fn a_killed_worker_is_replaced_without_duplicates(t: TestDb) {
             .spawn()
             .unwrap(),
     );
+    // Killed as soon as the destination holds its first instance, so the kill lands early in
+    // the transfer however fast this machine is (the task's progress is written only once a
+    // second, too late a signal for a transfer that may take about that long).
     let start = Instant::now();
-    let task = loop {
-        let task = jobs.tasks(id).await.unwrap().remove(0);
-        if task.status == TaskStatus::InProgress && task.instances_done > 0 {
-            break task;
+    let stored_at_kill = loop {
+        let stored = b.counts().unwrap().instances;
+        if stored > 0 {
+            break stored;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "{task:#?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "nothing stored: {:#?}",
+            jobs.tasks(id).await.unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
     };
     child.0.kill().unwrap();
     child.0.wait().unwrap();
-    let stored_at_kill = b.counts().unwrap().instances;
     assert!(
         (stored_at_kill as usize) < total,
-        "the transfer ended before the kill: {task:#?}"
+        "the transfer ended before the kill: {:#?}",
+        jobs.tasks(id).await.unwrap()
     );
+    let task = jobs.tasks(id).await.unwrap().remove(0);
+    assert_eq!(task.status, TaskStatus::InProgress, "{task:#?}");
 
     // The second worker (in process) recovers the task after the missed heartbeats.
     let shutdown = CancellationToken::new();
@@ -166,17 +156,8 @@ async fn c_move_across_processes_through_the_spool(t: TestDb) {
     let b = Orthanc::start("ORTHANC-B").unwrap();
     let jobs = t.jobs().await;
     let owner = add_user(jobs.db(), "jdoe", "").await;
-    let moves = DimseCapabilities {
-        study_root_find: true,
-        study_root_move: true,
-        ..DimseCapabilities::default()
-    };
-    let store = DimseCapabilities {
-        store: true,
-        ..DimseCapabilities::default()
-    };
-    let source = add_node(jobs.db(), &dimse_node("A", a.address(), moves)).await;
-    let destination = add_node(jobs.db(), &dimse_node("B", b.address(), store)).await;
+    let source = add_node(jobs.db(), &dimse_node("A", a.address(), find_move())).await;
+    let destination = add_node(jobs.db(), &dimse_node("B", b.address(), store_only())).await;
     let (patient, study) = corpus.manifest().studies().next().unwrap();
     let mut new = NewJob::new(JobKind::SelectiveTransfer, owner, source, Some(destination));
     new.pseudonym = Some("SUBJ-X".into());

@@ -10,7 +10,7 @@ mod jobs_support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use adit_core::model::{AeTitle, DicomWebServer, DimseCapabilities, DimseServer, Node};
+use adit_core::model::{DicomWebServer, Node};
 use adit_core::pseudonymize::Secret;
 use adit_core::queue::RetryPolicy;
 use adit_dimse::scp::{MoveCoordinator, Receiver, ReceiverOptions};
@@ -21,46 +21,12 @@ use adit_server::jobs::{
 use adit_server::worker::{WorkerEnv, worker};
 use adit_testkit::corpus::{Corpus, CorpusSpec};
 use adit_testkit::{DicomAddress, Orthanc};
+use common::*;
 use jobs_support::*;
 use tokio_util::sync::CancellationToken;
 
 const CALLING: &str = "ADIT-JOBS";
 const RECEIVER_AE: &str = "ADIT-RCV";
-
-fn dimse_node(name: &str, address: &DicomAddress, capabilities: DimseCapabilities) -> Node {
-    let server = DimseServer::new(
-        AeTitle::new(&address.ae_title).unwrap(),
-        address.host.clone(),
-        address.port.try_into().unwrap(),
-    )
-    .with_capabilities(capabilities);
-    Node::dimse(name, server)
-}
-
-fn get_only() -> DimseCapabilities {
-    DimseCapabilities {
-        study_root_find: true,
-        study_root_get: true,
-        patient_root_find: true,
-        patient_root_get: true,
-        ..DimseCapabilities::default()
-    }
-}
-
-fn move_only() -> DimseCapabilities {
-    DimseCapabilities {
-        study_root_find: true,
-        study_root_move: true,
-        ..DimseCapabilities::default()
-    }
-}
-
-fn store_only() -> DimseCapabilities {
-    DimseCapabilities {
-        store: true,
-        ..DimseCapabilities::default()
-    }
-}
 
 /// A running in-process worker; stopped on drop.
 struct RunningWorker {
@@ -131,7 +97,11 @@ async fn selective_transfer_by_c_get_pseudonymized(t: TestDb) {
     let b = Orthanc::start("ORTHANC-B").unwrap();
     let jobs = t.jobs().await;
     let owner = add_user(jobs.db(), "jdoe", "").await;
-    let source = add_node(jobs.db(), &dimse_node("A", a.address(), get_only())).await;
+    let source = add_node(
+        jobs.db(),
+        &dimse_node("A", a.address(), find_get_patient_root()),
+    )
+    .await;
     let destination = add_node(jobs.db(), &dimse_node("B", b.address(), store_only())).await;
     let (patient, study) = corpus.manifest().studies().next().unwrap();
     let n: usize = study.series.iter().map(|s| s.sop_instance_uids.len()).sum();
@@ -185,7 +155,7 @@ async fn selective_transfer_by_c_move_through_the_receiver(t: TestDb) {
     let b = Orthanc::start("ORTHANC-B").unwrap();
     let jobs = t.jobs().await;
     let owner = add_user(jobs.db(), "jdoe", "").await;
-    let source = add_node(jobs.db(), &dimse_node("A", a.address(), move_only())).await;
+    let source = add_node(jobs.db(), &dimse_node("A", a.address(), find_move())).await;
     let destination = add_node(jobs.db(), &dimse_node("B", b.address(), store_only())).await;
     let (patient, study) = corpus.manifest().studies().nth(1).unwrap();
     let n: usize = study.series.iter().map(|s| s.sop_instance_uids.len()).sum();
@@ -218,7 +188,7 @@ async fn batch_transfer_of_three_studies_to_a_folder(t: TestDb) {
     let jobs = t.jobs().await;
     let owner = add_user(jobs.db(), "jdoe", "").await;
     // One association to A at a time, shared by the two concurrent tasks of the worker.
-    let mut node = dimse_node("A", a.address(), get_only());
+    let mut node = dimse_node("A", a.address(), find_get_patient_root());
     if let adit_core::model::NodeKind::Dimse(server) = &mut node.kind {
         server.max_associations = std::num::NonZeroU16::new(1).unwrap();
     }
@@ -262,7 +232,11 @@ async fn batch_query_writes_result_rows(t: TestDb) {
     a.upload_corpus(&corpus).unwrap();
     let jobs = t.jobs().await;
     let owner = add_user(jobs.db(), "jdoe", "").await;
-    let source = add_node(jobs.db(), &dimse_node("A", a.address(), get_only())).await;
+    let source = add_node(
+        jobs.db(),
+        &dimse_node("A", a.address(), find_get_patient_root()),
+    )
+    .await;
     let patient = &corpus.manifest().patients[0];
     let new = NewJob::new(JobKind::BatchQuery, owner, source, None)
         .task(NewTask::query(BatchQuery {
@@ -315,7 +289,11 @@ async fn cancel_stops_a_running_transfer(t: TestDb) {
     let b = Orthanc::start("ORTHANC-B").unwrap();
     let jobs = t.jobs().await;
     let owner = add_user(jobs.db(), "jdoe", "").await;
-    let source = add_node(jobs.db(), &dimse_node("A", a.address(), get_only())).await;
+    let source = add_node(
+        jobs.db(),
+        &dimse_node("A", a.address(), find_get_patient_root()),
+    )
+    .await;
     let destination = add_node(jobs.db(), &dimse_node("B", b.address(), store_only())).await;
     let (patient, study) = corpus.manifest().studies().next().unwrap();
     let mut new = NewJob::new(JobKind::SelectiveTransfer, owner, source, Some(destination));
@@ -400,7 +378,11 @@ async fn retriable_errors_are_retried_then_fail(t: TestDb) {
     let owner = add_user(jobs.db(), "jdoe", "").await;
     // Nothing listens on this port: connection refused, a retriable error.
     let closed = DicomAddress::loopback("NOBODY", adit_testkit::free_port().unwrap());
-    let source = add_node(jobs.db(), &dimse_node("GONE", &closed, get_only())).await;
+    let source = add_node(
+        jobs.db(),
+        &dimse_node("GONE", &closed, find_get_patient_root()),
+    )
+    .await;
     let destination = add_node(jobs.db(), &folder_node("OUT", &t.dir.path().join("o"))).await;
     let new = NewJob::new(JobKind::SelectiveTransfer, owner, source, Some(destination))
         .task(NewTask::transfer("P", "1.2.3", &[]));

@@ -8,11 +8,10 @@ mod common;
 mod jobs_support;
 
 use std::net::SocketAddr;
-use std::num::NonZeroU16;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use adit_core::model::{AeTitle, DimseCapabilities, DimseServer, Node};
+use adit_core::model::DimseCapabilities;
 use adit_core::pseudonymize::Secret;
 use adit_queue::WorkerConfig;
 use adit_server::Config;
@@ -28,6 +27,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use axum::response::Response;
+use common::*;
 use http_body_util::BodyExt;
 use jobs_support::*;
 use tokio_util::sync::CancellationToken;
@@ -49,19 +49,6 @@ fn config_for(t: &TestDb, extra: &[(&str, &str)]) -> Config {
         _ => extra.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()),
     })
     .unwrap()
-}
-
-fn dimse_node(name: &str, orthanc: &Orthanc, capabilities: DimseCapabilities) -> Node {
-    let a = orthanc.address();
-    Node::dimse(
-        name,
-        DimseServer::new(
-            AeTitle::new(&a.ae_title).unwrap(),
-            a.host.clone(),
-            NonZeroU16::new(a.port).unwrap(),
-        )
-        .with_capabilities(capabilities),
-    )
 }
 
 fn corpus(seed: &str) -> Corpus {
@@ -137,19 +124,16 @@ async fn metrics_count_a_transfer(t: TestDb) {
     a.upload_corpus(&corpus).unwrap();
     let b = Orthanc::start("OPS-B").unwrap();
     let owner = add_user(jobs.db(), "jdoe", "").await;
-    let caps_a = DimseCapabilities {
-        study_root_find: true,
-        study_root_get: true,
-        patient_root_find: true,
-        patient_root_get: true,
-        ..DimseCapabilities::default()
-    };
-    let caps_b = DimseCapabilities {
-        store: true,
-        ..DimseCapabilities::default()
-    };
-    let source = add_node(jobs.db(), &dimse_node("metrics-src", &a, caps_a)).await;
-    let destination = add_node(jobs.db(), &dimse_node("metrics-dst", &b, caps_b)).await;
+    let source = add_node(
+        jobs.db(),
+        &dimse_node("metrics-src", a.address(), find_get_patient_root()),
+    )
+    .await;
+    let destination = add_node(
+        jobs.db(),
+        &dimse_node("metrics-dst", b.address(), store_only()),
+    )
+    .await;
     let (patient, study) = corpus.manifest().studies().next().unwrap();
     let n: usize = study.series.iter().map(|s| s.sop_instance_uids.len()).sum();
 
@@ -473,7 +457,7 @@ async fn a_user_over_the_retrieve_cap_gets_429_until_a_retrieve_ends() {
     orthanc.upload_corpus(&corpus).unwrap();
     let node = adit_server::nodes::add(
         &db,
-        &dimse_node("cap-node", &orthanc, DimseCapabilities::all()),
+        &dimse_node("cap-node", orthanc.address(), DimseCapabilities::all()),
     )
     .await
     .unwrap();

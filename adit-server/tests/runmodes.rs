@@ -20,10 +20,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use adit_core::model::{AeTitle, DimseCapabilities, DimseServer, Node};
 use adit_server::jobs::{Actor, JobAction, JobKind, JobStatus, Jobs, NewJob, NewTask, TaskStatus};
 use adit_testkit::corpus::{Corpus, CorpusSpec};
 use adit_testkit::{DicomAddress, Orthanc};
+use common::*;
 use jobs_support::*;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -167,39 +167,6 @@ fn wait_health_receiver(port: u16, want: &str) -> u16 {
     }
 }
 
-fn dimse_node(name: &str, address: &DicomAddress, capabilities: DimseCapabilities) -> Node {
-    let server = DimseServer::new(
-        AeTitle::new(&address.ae_title).unwrap(),
-        address.host.clone(),
-        address.port.try_into().unwrap(),
-    )
-    .with_capabilities(capabilities);
-    Node::dimse(name, server)
-}
-
-fn get_only() -> DimseCapabilities {
-    DimseCapabilities {
-        study_root_find: true,
-        study_root_get: true,
-        ..DimseCapabilities::default()
-    }
-}
-
-fn move_only() -> DimseCapabilities {
-    DimseCapabilities {
-        study_root_find: true,
-        study_root_move: true,
-        ..DimseCapabilities::default()
-    }
-}
-
-fn store_only() -> DimseCapabilities {
-    DimseCapabilities {
-        store: true,
-        ..DimseCapabilities::default()
-    }
-}
-
 fn small_corpus(seed: &str) -> Corpus {
     Corpus::new(
         CorpusSpec::new(seed)
@@ -291,11 +258,11 @@ async fn serve_on_sqlite_transfers_by_c_get_c_move_and_to_a_folder() {
 
     let jobs = t.jobs().await;
     let owner = add_user(jobs.db(), "jdoe", "").await;
-    let by_get = add_node(jobs.db(), &dimse_node("A-GET", a.address(), get_only())).await;
+    let by_get = add_node(jobs.db(), &dimse_node("A-GET", a.address(), find_get())).await;
     // Node AE titles are unique; Orthanc answers any called AE title.
     let mut a_move = a.address().clone();
     a_move.ae_title = "ORTHANC-A-MOVE".into();
-    let by_move = add_node(jobs.db(), &dimse_node("A-MOVE", &a_move, move_only())).await;
+    let by_move = add_node(jobs.db(), &dimse_node("A-MOVE", &a_move, find_move())).await;
     let to_b = add_node(jobs.db(), &dimse_node("B", b.address(), store_only())).await;
     let out = t.dir.path().join("out");
     let to_folder = add_node(jobs.db(), &folder_node("OUT", &out)).await;
@@ -379,7 +346,7 @@ async fn postgres_with_separate_web_worker_and_receiver_processes() {
     worker.wait_for("started");
 
     let owner = add_user(jobs.db(), "jdoe", "").await;
-    let by_move = add_node(jobs.db(), &dimse_node("A-MOVE", a.address(), move_only())).await;
+    let by_move = add_node(jobs.db(), &dimse_node("A-MOVE", a.address(), find_move())).await;
     let to_b = add_node(jobs.db(), &dimse_node("B", b.address(), store_only())).await;
     let (id, n) = selective_transfer(&jobs, owner, (by_move, to_b), &corpus, 2, "SUBJ-PG").await;
     let job = wait_final(&jobs, id, Duration::from_secs(60)).await;
@@ -426,7 +393,7 @@ async fn serve_cancels_a_running_transfer_within_seconds() {
     serve.wait_for("listening on http");
     let jobs = t.jobs().await;
     let owner = add_user(jobs.db(), "jdoe", "").await;
-    let by_get = add_node(jobs.db(), &dimse_node("A-GET", a.address(), get_only())).await;
+    let by_get = add_node(jobs.db(), &dimse_node("A-GET", a.address(), find_get())).await;
     let to_b = add_node(jobs.db(), &dimse_node("B", b.address(), store_only())).await;
     let (id, _) = selective_transfer(&jobs, owner, (by_get, to_b), &corpus, 0, "SUBJ-C").await;
     let start = Instant::now();
@@ -492,7 +459,7 @@ async fn sigterm_gives_running_tasks_back_and_the_next_start_finishes_them() {
     let mut serve = start_serve(&t);
     let jobs = t.jobs().await;
     let owner = add_user(jobs.db(), "jdoe", "").await;
-    let by_get = add_node(jobs.db(), &dimse_node("A-GET", a.address(), get_only())).await;
+    let by_get = add_node(jobs.db(), &dimse_node("A-GET", a.address(), find_get())).await;
     let to_b = add_node(jobs.db(), &dimse_node("B", b.address(), store_only())).await;
     let (id, _) = selective_transfer(&jobs, owner, (by_get, to_b), &corpus, 0, "SUBJ-T").await;
     let start = Instant::now();

@@ -152,6 +152,9 @@ macro_rules! both_backends {
     };
 }
 
+mod nodes;
 mod receiver;
+#[allow(unused_imports)]
+pub use nodes::*;
 #[allow(unused_imports)]
 pub use receiver::*;
