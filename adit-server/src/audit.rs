@@ -57,11 +57,19 @@ pub enum Action {
     DataRetrieve,
     /// A transfer task moved a study.
     DataTransfer,
+    /// A user account was created or changed (activated, deactivated, password reset).
+    UserChange,
+    /// A group was created or its members or permissions changed.
+    GroupChange,
+    /// The announcement or maintenance mode changed.
+    SiteSettings,
+    /// A mail was sent to every active user.
+    Broadcast,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 18] = [
         Action::Login,
         Action::LoginFailed,
         Action::Logout,
@@ -76,6 +84,10 @@ impl Action {
         Action::NodeEcho,
         Action::DataRetrieve,
         Action::DataTransfer,
+        Action::UserChange,
+        Action::GroupChange,
+        Action::SiteSettings,
+        Action::Broadcast,
     ];
 
     /// The stored name.
@@ -95,6 +107,10 @@ impl Action {
             Action::NodeEcho => "node_echo",
             Action::DataRetrieve => "data_retrieve",
             Action::DataTransfer => "data_transfer",
+            Action::UserChange => "user_change",
+            Action::GroupChange => "group_change",
+            Action::SiteSettings => "site_settings",
+            Action::Broadcast => "broadcast",
         }
     }
 

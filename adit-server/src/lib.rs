@@ -15,6 +15,7 @@
 //! | [`metrics`] | Prometheus metrics: the registry, HTTP latency middleware, database gauges, `/metrics` |
 //! | [`nodes`] | DICOM nodes (servers, folders) and per-group source/destination access |
 //! | [`receiver`] | the DICOM receiver (`adit receiver`, in-process in `adit serve`), its liveness and PostgreSQL wake-ups |
+//! | [`site`] | site settings changed by staff: the announcement and maintenance mode |
 //! | [`serve`] | `adit serve` / `adit web`: start-up, first admin, secret key, graceful shutdown |
 //! | [`ui`] | the web UI: server-rendered HTML pages, their live updates and embedded assets |
 //! | [`web`] | the axum app: `/health/`, token auth, `/api/user/`, the DICOMweb facade `/api/dicom-web/` |
@@ -33,6 +34,7 @@ pub mod metrics;
 pub mod nodes;
 pub mod receiver;
 pub mod serve;
+pub mod site;
 pub mod ui;
 pub mod web;
 pub mod worker;

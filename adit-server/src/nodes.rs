@@ -179,6 +179,49 @@ pub async fn grant(
     Ok(())
 }
 
+/// Sets `group`'s access to `node` to exactly these flags (unlike [`grant`], which only adds);
+/// both `false` removes the row. The caller audits: it knows who changed it.
+pub async fn set_access(
+    database: &Db,
+    group: GroupId,
+    node: NodeId,
+    source: bool,
+    destination: bool,
+) -> Result<()> {
+    if !source && !destination {
+        remove_access(database, group, node).await?;
+        return Ok(());
+    }
+    let backend = database.backend();
+    db_dispatch!(database, pool => sqlx::query(
+        "INSERT INTO node_access (group_id, node_id, source, destination) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (group_id, node_id) DO UPDATE SET
+             source = excluded.source, destination = excluded.destination")
+        .bind(group.0)
+        .bind(node.0)
+        .bind(source)
+        .bind(destination)
+        .execute(pool)
+        .await
+        .map_err(db_err(backend, "set node access"))?
+        .rows_affected());
+    Ok(())
+}
+
+/// Removes `group`'s access to `node`; `false` when it had none. The caller audits.
+pub async fn remove_access(database: &Db, group: GroupId, node: NodeId) -> Result<bool> {
+    let backend = database.backend();
+    let removed = db_dispatch!(database, pool => sqlx::query(
+        "DELETE FROM node_access WHERE group_id = $1 AND node_id = $2")
+        .bind(group.0)
+        .bind(node.0)
+        .execute(pool)
+        .await
+        .map_err(db_err(backend, "remove node access"))?
+        .rows_affected());
+    Ok(removed > 0)
+}
+
 /// Every access row, by group and node name.
 pub async fn access_list(database: &Db) -> Result<Vec<AccessRow>> {
     let backend = database.backend();

@@ -7,10 +7,8 @@
 mod common;
 mod jobs_support;
 
-use std::io::Read;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use adit_core::model::{AeTitle, DimseCapabilities, DimseServer, Node};
 use adit_queue::WorkerConfig;
@@ -20,88 +18,9 @@ use adit_server::receiver::spool_coordinator;
 use adit_server::worker::{env_for, worker};
 use adit_testkit::Orthanc;
 use adit_testkit::corpus::{Corpus, CorpusSpec};
-use adit_testkit::net::{free_port, port_is_open};
+use common::smtp::SmtpSink;
 use jobs_support::*;
 use tokio_util::sync::CancellationToken;
-
-/// Python's debugging SMTP server on a loopback port; what it prints is collected.
-struct SmtpSink {
-    child: Child,
-    port: u16,
-    output: Arc<Mutex<String>>,
-}
-
-impl SmtpSink {
-    fn start() -> SmtpSink {
-        let port = free_port().unwrap();
-        let mut child = Command::new("python3")
-            .args([
-                "-u",
-                "-W",
-                "ignore",
-                "-m",
-                "smtpd",
-                "-n",
-                "-c",
-                "DebuggingServer",
-            ])
-            .arg(format!("127.0.0.1:{port}"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 with the smtpd module (Python 3.11)");
-        let mut stdout = child.stdout.take().unwrap();
-        let output = Arc::new(Mutex::new(String::new()));
-        let sink = output.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stdout.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        let start = Instant::now();
-        while !port_is_open(port) {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "smtpd did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        SmtpSink {
-            child,
-            port,
-            output,
-        }
-    }
-
-    /// Waits until the printed output contains `needle`; returns all of it.
-    async fn wait_for(&self, needle: &str) -> String {
-        let start = Instant::now();
-        loop {
-            let text = self.output.lock().unwrap().clone();
-            if text.contains(needle) {
-                return text;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "no mail with {needle:?}; smtpd printed:\n{text}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-impl Drop for SmtpSink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn find_get_node(orthanc: &Orthanc) -> Node {
     let address = orthanc.address();

@@ -4,8 +4,10 @@
 //! Success with live progress, uploads a broken and a good batch sheet, exports batch query
 //! results and feeds them to a batch transfer, cancels a running
 //! job, creates and revokes an API token, browses the DICOM explorer, a staff member
-//! checks a node by C-ECHO, and a user of another group does not see the nodes. This side then checks the
-//! database and Orthanc for what the browser did.
+//! checks a node by C-ECHO, and a user of another group does not see the nodes; staff set an
+//! announcement and turn maintenance mode on, the other user gets the maintenance page, and
+//! after staff turn it off sees the announcement. This side then checks the database and
+//! Orthanc for what the browser did.
 //!
 //! Needs Debian's `chromium` and `node`/`npm` (installed by `scripts/install-test-deps`);
 //! playwright-core is installed once with `npm ci` below the target directory.
@@ -364,6 +366,13 @@ async fn the_ui_in_a_browser() {
     assert!(
         !at_b.contains_key(&first.patient_id) && !at_b.contains_key(&second.patient_id),
         "original PatientIDs at B: {at_b:?}"
+    );
+    // Maintenance mode is off again and the announcement stored as typed.
+    let site = adit_server::site::get(&db).await.unwrap();
+    assert!(!site.maintenance);
+    assert_eq!(
+        site.announcement,
+        "Downtime on Friday\nfrom 8 to 10 <b>sharp</b>"
     );
     jobs.db().clone().close().await;
     db.close().await;

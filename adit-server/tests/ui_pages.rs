@@ -1,13 +1,14 @@
 //! The HTML pages in-process (no browser): login for browsers, redirects to the login page,
 //! CSRF on forms, jobs of other users hidden, assets with cache headers, sample sheets, and
-//! the active-group switch, and the staff admin pages (audit log, overview, users, groups).
+//! the active-group switch, the staff admin pages (audit log, overview, users, groups) and
+//! their forms (accounts, node access, announcement, maintenance mode, mail to all users).
 //! The browser flows are in `ui_browser.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 mod jobs_support;
 
-use adit_core::model::{AeTitle, DimseServer, Node};
+use adit_core::model::{AeTitle, DimseServer, FolderNode, Node};
 use adit_server::Config;
 use adit_server::accounts::{self, NewUser, Permission, User};
 use adit_server::audit;
@@ -682,13 +683,746 @@ async fn admin_users_and_groups_pages_show_accounts() {
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     assert!(a.body.contains(r#"href="/admin/groups/""#), "no nav link");
     let research_row = row(&a.body, &format!("group-{}", research.id.0));
-    assert!(research_row.contains("<td>alice</td>"), "{research_row}");
-    assert!(research_row.contains("<code class=\"me-1\">add_batchqueryjob</code>"));
+    assert_eq!(members(research_row), ["alice"], "{research_row}");
+    assert!(research_row.contains(r#"<code class="permission">add_batchqueryjob</code>"#));
     let radiology_row = row(&a.body, &format!("group-{}", radiology.id.0));
-    assert!(
-        radiology_row.contains("<td>alice, carol</td>"),
+    assert_eq!(
+        members(radiology_row),
+        ["alice", "carol"],
         "{radiology_row}"
     );
-    assert!(!radiology_row.contains("add_batchqueryjob"));
+    assert!(!radiology_row.contains(r#"<code class="permission">add_batchqueryjob"#));
+    db.close().await;
+}
+
+/// The member names of a group row, in order.
+fn members(row: &str) -> Vec<&str> {
+    row.split(r#"member">"#)
+        .skip(1)
+        .map(|rest| rest.split('\n').next().unwrap().trim())
+        .collect()
+}
+
+/// `key=value&...`, percent-encoded.
+fn form(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                adit_server::ui::auth::encode_component(v).replace('/', "%2F")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The flash message a redirect sets, decoded (`level|text`).
+fn flash(a: &Answer) -> String {
+    let cookie = a
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("flash="))
+        .unwrap_or_else(|| panic!("no flash in {:?}", a.headers));
+    let value = cookie.split(';').next().unwrap();
+    let mut bytes = Vec::new();
+    let mut rest = value.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        if b == b'%' {
+            bytes.push(u8::from_str_radix(std::str::from_utf8(&tail[..2]).unwrap(), 16).unwrap());
+            rest = &tail[2..];
+        } else {
+            bytes.push(b);
+            rest = tail;
+        }
+    }
+    String::from_utf8(bytes).unwrap()
+}
+
+/// The audit details of `action`, oldest first.
+async fn audited(db: &Db, action: audit::Action) -> Vec<(String, String)> {
+    let filter = audit::Filter {
+        action: Some(action),
+        ..Default::default()
+    };
+    let (entries, _) = audit::list(db, &filter, 0, 100).await.unwrap();
+    entries
+        .into_iter()
+        .rev()
+        .map(|e| (e.username, e.detail))
+        .collect()
+}
+
+#[tokio::test]
+async fn admin_forms_are_for_staff_only() {
+    let t = TestDb::sqlite().await;
+    let db = t.db().await;
+    let state = state(&db, &t);
+    staff(&db, "admin").await;
+    let alice = user(&db, "alice").await;
+    let group = accounts::groups::create(&db, "Research").await.unwrap();
+    add_node(&db, &Node::folder("OUT", FolderNode::new("/tmp/out"))).await;
+    let (cookie, csrf) = login(&state, "alice").await;
+
+    let a = send(&state, "GET", "/admin/site/", Some(&cookie), None).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    let posts = [
+        ("/admin/site/announcement/", form(&[("announcement", "x")])),
+        ("/admin/site/maintenance/", form(&[("maintenance", "on")])),
+        (
+            "/admin/site/broadcast/",
+            form(&[("subject", "s"), ("body", "b")]),
+        ),
+        (
+            "/admin/users/",
+            form(&[
+                ("username", "eve"),
+                ("password", "pw-of-someone"),
+                ("password2", "pw-of-someone"),
+            ]),
+        ),
+        (
+            &*format!("/admin/users/{}/active/", alice.id.0),
+            form(&[("active", "false")]),
+        ),
+        (
+            &*format!("/admin/users/{}/password/", alice.id.0),
+            form(&[("password", "12345678")]),
+        ),
+        ("/admin/groups/", form(&[("name", "Mine")])),
+        (
+            &*format!("/admin/groups/{}/members/", group.id.0),
+            form(&[("username", "alice"), ("op", "add")]),
+        ),
+        (
+            &*format!("/admin/groups/{}/permissions/", group.id.0),
+            form(&[("permission", "add_selectivetransferjob"), ("op", "grant")]),
+        ),
+        (
+            "/admin/nodes/access/",
+            form(&[
+                ("group", "Research"),
+                ("node", "OUT"),
+                ("source", "on"),
+                ("op", "set"),
+            ]),
+        ),
+    ];
+    for (path, body) in &posts {
+        let body = format!("csrfmiddlewaretoken={csrf}&{body}");
+        let a = send(&state, "POST", path, Some(&cookie), Some(&body)).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{path}: {}", a.body);
+    }
+    // Nothing changed.
+    assert!(accounts::users::by_name(&db, "eve").await.is_err());
+    assert!(accounts::groups::by_name(&db, "Mine").await.is_err());
+    assert!(
+        adit_server::nodes::access_list(&db)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        accounts::users::by_name(&db, "alice")
+            .await
+            .unwrap()
+            .is_active
+    );
+    assert_eq!(
+        adit_server::site::get(&db).await.unwrap(),
+        Default::default()
+    );
+
+    // Staff without the token are refused too.
+    let (admin_cookie, _) = login(&state, "admin").await;
+    let a = send(
+        &state,
+        "POST",
+        "/admin/groups/",
+        Some(&admin_cookie),
+        Some("name=Mine"),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert!(accounts::groups::by_name(&db, "Mine").await.is_err());
+    db.close().await;
+}
+
+#[tokio::test]
+async fn staff_create_users_and_groups_and_set_node_access() {
+    let t = TestDb::sqlite().await;
+    let db = t.db().await;
+    let state = state(&db, &t);
+    staff(&db, "admin").await;
+    let pacs = add_node(
+        &db,
+        &Node::folder("PACS-OUT", FolderNode::new("/tmp/pacs-out")),
+    )
+    .await;
+    let (cookie, csrf) = login(&state, "admin").await;
+    let post = |path: String, body: String| {
+        let state = state.clone();
+        let cookie = cookie.clone();
+        let csrf = csrf.clone();
+        async move {
+            send(
+                &state,
+                "POST",
+                &path,
+                Some(&cookie),
+                Some(&format!("csrfmiddlewaretoken={csrf}&{body}")),
+            )
+            .await
+        }
+    };
+
+    // Refused forms come back with the errors next to their fields, values kept.
+    let a = post(
+        "/admin/users/".into(),
+        form(&[
+            ("username", "new user"),
+            ("email", "nope"),
+            ("password", "short"),
+            ("password2", "short"),
+            ("is_staff", "on"),
+        ]),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.body);
+    for field in ["username", "email", "password", "is_staff"] {
+        assert!(
+            a.body.contains(&format!(r#"id="{field}-error""#)),
+            "{field}: {}",
+            a.body
+        );
+    }
+    assert!(a.body.contains(r#"value="new user""#), "{}", a.body);
+    assert!(
+        a.body
+            .contains("Only a superuser may create staff members.")
+    );
+    assert!(accounts::users::list(&db).await.unwrap().len() == 1);
+
+    // A valid one creates the user, who can log in.
+    let a = post(
+        "/admin/users/".into(),
+        form(&[
+            ("username", "dora"),
+            ("email", "dora@example.org"),
+            ("password", "pw-of-someone"),
+            ("password2", "pw-of-someone"),
+        ]),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    assert!(
+        flash(&a).starts_with("success|User dora created"),
+        "{}",
+        flash(&a)
+    );
+    let dora = accounts::users::by_name(&db, "dora").await.unwrap();
+    assert!(!dora.is_staff && dora.is_active);
+    let (dora_cookie, _) = login(&state, "dora").await;
+    let a = post(
+        "/admin/users/".into(),
+        form(&[
+            ("username", "dora"),
+            ("password", "pw-of-someone"),
+            ("password2", "pw-of-someone"),
+        ]),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.body.contains("This name is taken."), "{}", a.body);
+
+    // A group with the selective transfer permission and dora in it.
+    let a = post("/admin/groups/".into(), form(&[("name", "Research")])).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let a = post("/admin/groups/".into(), form(&[("name", "Research")])).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.body.contains(r#"id="name-error""#), "{}", a.body);
+    let research = accounts::groups::by_name(&db, "Research").await.unwrap();
+    let a = post(
+        format!("/admin/groups/{}/members/", research.id.0),
+        form(&[("username", "dora"), ("op", "add")]),
+    )
+    .await;
+    assert_eq!(flash(&a), "success|dora added to group Research.");
+    let a = post(
+        format!("/admin/groups/{}/permissions/", research.id.0),
+        form(&[("permission", "add_selectivetransferjob"), ("op", "grant")]),
+    )
+    .await;
+    assert_eq!(
+        flash(&a),
+        "success|add_selectivetransferjob granted to group Research."
+    );
+    let a = post(
+        format!("/admin/groups/{}/permissions/", research.id.0),
+        form(&[("permission", "no_such_thing"), ("op", "grant")]),
+    )
+    .await;
+    assert!(flash(&a).starts_with("danger|"), "{}", flash(&a));
+
+    // No node in dora's transfer form until the group gets access.
+    let option = r#">PACS-OUT</option>"#;
+    let a = send(
+        &state,
+        "GET",
+        "/selective-transfer/",
+        Some(&dora_cookie),
+        None,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(!a.body.contains(option));
+    let a = post(
+        "/admin/nodes/access/".into(),
+        form(&[
+            ("group", "Research"),
+            ("node", "PACS-OUT"),
+            ("destination", "on"),
+            ("op", "set"),
+        ]),
+    )
+    .await;
+    assert_eq!(
+        flash(&a),
+        "success|Research may use PACS-OUT as destination."
+    );
+    let a = send(
+        &state,
+        "GET",
+        "/selective-transfer/",
+        Some(&dora_cookie),
+        None,
+    )
+    .await;
+    assert!(a.body.contains(option), "{}", a.body);
+    let a = send(&state, "GET", "/admin/nodes/", Some(&cookie), None).await;
+    assert!(
+        a.body
+            .contains("<td>Research</td><td>PACS-OUT</td><td>no</td><td>yes</td>"),
+        "{}",
+        a.body
+    );
+    // Revoking hides it again.
+    let a = post(
+        "/admin/nodes/access/".into(),
+        form(&[
+            ("group", "Research"),
+            ("node", "PACS-OUT"),
+            ("op", "remove"),
+        ]),
+    )
+    .await;
+    assert_eq!(flash(&a), "success|Research may no longer use PACS-OUT.");
+    let a = send(
+        &state,
+        "GET",
+        "/selective-transfer/",
+        Some(&dora_cookie),
+        None,
+    )
+    .await;
+    assert!(!a.body.contains(option));
+    assert!(
+        adit_server::nodes::access_list(&db)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let a = send(&state, "GET", "/admin/nodes/", Some(&cookie), None).await;
+    assert_eq!(a.body.matches("<h1").count(), 1, "{}", a.body);
+    assert!(a.body.contains("No access granted."), "{}", a.body);
+
+    // Removing the member and revoking the permission.
+    let a = post(
+        format!("/admin/groups/{}/permissions/", research.id.0),
+        form(&[("permission", "add_selectivetransferjob"), ("op", "revoke")]),
+    )
+    .await;
+    assert_eq!(
+        flash(&a),
+        "success|add_selectivetransferjob revoked from group Research."
+    );
+    let a = post(
+        format!("/admin/groups/{}/members/", research.id.0),
+        form(&[("username", "dora"), ("op", "remove")]),
+    )
+    .await;
+    assert_eq!(flash(&a), "success|dora removed from group Research.");
+    assert!(
+        accounts::users::groups_of(&db, dora.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Password reset, then deactivation: the new password works until the account is off.
+    let a = post(
+        format!("/admin/users/{}/password/", dora.id.0),
+        form(&[("password", "short")]),
+    )
+    .await;
+    assert!(flash(&a).starts_with("danger|"), "{}", flash(&a));
+    let a = post(
+        format!("/admin/users/{}/password/", dora.id.0),
+        form(&[("password", "a-new-password")]),
+    )
+    .await;
+    assert_eq!(flash(&a), "success|The password of dora was reset.");
+    assert!(
+        accounts::users::check_password(&db, "dora", "a-new-password")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let a = post(
+        format!("/admin/users/{}/active/", dora.id.0),
+        form(&[("active", "false")]),
+    )
+    .await;
+    assert_eq!(flash(&a), "success|User dora deactivated.");
+    assert!(
+        accounts::users::check_password(&db, "dora", "a-new-password")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let a = send(&state, "GET", "/", Some(&dora_cookie), None).await;
+    assert_eq!(
+        a.status,
+        StatusCode::SEE_OTHER,
+        "an inactive user's session still works"
+    );
+
+    // A staff member cannot change another staff account, nor deactivate themselves.
+    let other = staff(&db, "other-admin").await;
+    let a = post(
+        format!("/admin/users/{}/active/", other.id.0),
+        form(&[("active", "false")]),
+    )
+    .await;
+    assert!(
+        flash(&a).starts_with("danger|Only a superuser"),
+        "{}",
+        flash(&a)
+    );
+    let me = accounts::users::by_name(&db, "admin").await.unwrap();
+    let a = post(
+        format!("/admin/users/{}/password/", me.id.0),
+        form(&[("password", "whatever-long")]),
+    )
+    .await;
+    assert!(
+        flash(&a).starts_with("danger|Only a superuser"),
+        "{}",
+        flash(&a)
+    );
+    assert!(
+        accounts::users::by_name(&db, "other-admin")
+            .await
+            .unwrap()
+            .is_active
+    );
+
+    // Every change is in the audit log under the staff member's name, passwords never.
+    let users = audited(&db, audit::Action::UserChange).await;
+    let details: Vec<&str> = users.iter().map(|(_, d)| d.as_str()).collect();
+    assert_eq!(
+        details,
+        [
+            "created user dora",
+            "reset the password of user dora",
+            "deactivated user dora"
+        ]
+    );
+    assert!(users.iter().all(|(who, _)| who == "admin"));
+    let groups = audited(&db, audit::Action::GroupChange).await;
+    assert_eq!(groups.len(), 5, "{groups:?}");
+    assert_eq!(groups[0].1, "created group Research");
+    let access = audited(&db, audit::Action::NodeAccess).await;
+    let details: Vec<&str> = access.iter().map(|(_, d)| d.as_str()).collect();
+    assert_eq!(
+        details,
+        [
+            "group Research: source false, destination true",
+            "group Research: removed"
+        ]
+    );
+    let _ = pacs;
+    db.close().await;
+}
+
+#[tokio::test]
+async fn announcement_is_escaped_on_the_home_page() {
+    let t = TestDb::sqlite().await;
+    let db = t.db().await;
+    let state = state(&db, &t);
+    staff(&db, "admin").await;
+    user(&db, "alice").await;
+    let (cookie, csrf) = login(&state, "admin").await;
+    let (alice_cookie, _) = login(&state, "alice").await;
+
+    let a = send(&state, "GET", "/", Some(&alice_cookie), None).await;
+    assert!(!a.body.contains(r#"id="announcement""#));
+    let text = "Downtime <b>Friday</b>\r\n<script>alert(1)</script>";
+    let a = send(
+        &state,
+        "POST",
+        "/admin/site/announcement/",
+        Some(&cookie),
+        Some(&format!(
+            "csrfmiddlewaretoken={csrf}&{}",
+            form(&[("announcement", text)])
+        )),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let a = send(&state, "GET", "/", Some(&alice_cookie), None).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(
+        a.body.contains(
+            r#"id="announcement">Downtime &lt;b&gt;Friday&lt;&#x2f;b&gt;
+&lt;script&gt;alert(1)&lt;&#x2f;script&gt;</div>"#
+        ),
+        "{}",
+        a.body
+    );
+    assert!(!a.body.contains("<script>alert"));
+    let entries = audited(&db, audit::Action::SiteSettings).await;
+    assert_eq!(entries.len(), 1);
+    assert!(
+        entries[0].1.starts_with("announcement: Downtime"),
+        "{entries:?}"
+    );
+
+    // Too long: refused next to the field, the text kept.
+    let long = "x".repeat(adit_server::site::MAX_ANNOUNCEMENT_LEN + 1);
+    let a = send(
+        &state,
+        "POST",
+        "/admin/site/announcement/",
+        Some(&cookie),
+        Some(&format!("csrfmiddlewaretoken={csrf}&announcement={long}")),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.body.contains(r#"id="announcement-error""#));
+
+    // Empty removes it.
+    send(
+        &state,
+        "POST",
+        "/admin/site/announcement/",
+        Some(&cookie),
+        Some(&format!("csrfmiddlewaretoken={csrf}&announcement=")),
+    )
+    .await;
+    let a = send(&state, "GET", "/", Some(&alice_cookie), None).await;
+    assert!(!a.body.contains(r#"id="announcement""#));
+    db.close().await;
+}
+
+#[tokio::test]
+async fn maintenance_mode_lets_only_staff_in() {
+    let t = TestDb::sqlite().await;
+    let db = t.db().await;
+    let state = state(&db, &t);
+    let admin = staff(&db, "admin").await;
+    let alice = user(&db, "alice").await;
+    let (cookie, csrf) = login(&state, "admin").await;
+    let (alice_cookie, _) = login(&state, "alice").await;
+    let alice_token = accounts::tokens::create(&db, &alice, "script", None)
+        .await
+        .unwrap()
+        .token;
+    let admin_token = accounts::tokens::create(&db, &admin, "script", None)
+        .await
+        .unwrap()
+        .token;
+    let toggle = |on: &'static str| {
+        let state = state.clone();
+        let cookie = cookie.clone();
+        let csrf = csrf.clone();
+        async move {
+            let a = send(
+                &state,
+                "POST",
+                "/admin/site/maintenance/",
+                Some(&cookie),
+                Some(&format!("csrfmiddlewaretoken={csrf}&maintenance={on}")),
+            )
+            .await;
+            assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        }
+    };
+    let api = |token: String| {
+        let state = state.clone();
+        async move {
+            let request = Request::builder()
+                .uri("/api/v1/jobs/")
+                .header(header::AUTHORIZATION, format!("Token {token}"))
+                .body(Body::empty())
+                .unwrap();
+            let response = app(state).oneshot(request).await.unwrap();
+            let status = response.status();
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            (status, String::from_utf8_lossy(&bytes).into_owned())
+        }
+    };
+
+    toggle("on").await;
+    // A plain user: the maintenance page, and 503 on the API with a session or a token.
+    let a = send(&state, "GET", "/", Some(&alice_cookie), None).await;
+    assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(a.body.contains(r#"id="maintenance""#), "{}", a.body);
+    let a = send(&state, "GET", "/jobs/", Some(&alice_cookie), None).await;
+    assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
+    let a = send(&state, "GET", "/api/user/", Some(&alice_cookie), None).await;
+    assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(a.body.contains(r#""code":"unavailable""#), "{}", a.body);
+    assert!(a.body.contains("maintenance mode"), "{}", a.body);
+    assert!(a.headers.contains_key(header::RETRY_AFTER));
+    let (status, body) = api(alice_token.clone()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    // Tokens are refused for staff too; a staff browser session is not.
+    let (status, _) = api(admin_token.clone()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let a = send(&state, "GET", "/api/user/", Some(&cookie), None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    // Not signed in: the same page; login, health and assets stay open.
+    let a = send(&state, "GET", "/jobs/", None, None).await;
+    assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
+    let a = send(&state, "GET", "/login/", None, None).await;
+    assert_eq!(a.status, StatusCode::OK);
+    let a = send(&state, "GET", "/health/", None, None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let (alice_again, _) = login(&state, "alice").await;
+    let a = send(&state, "GET", "/", Some(&alice_again), None).await;
+    assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
+    // Staff use the site, with the banner on every page.
+    for page in ["/", "/jobs/", "/admin/users/", "/admin/site/"] {
+        let a = send(&state, "GET", page, Some(&cookie), None).await;
+        assert_eq!(a.status, StatusCode::OK, "{page}: {}", a.body);
+        assert!(a.body.contains(r#"id="maintenance-banner""#), "{page}");
+    }
+
+    toggle("off").await;
+    let a = send(&state, "GET", "/", Some(&alice_cookie), None).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(!a.body.contains(r#"id="maintenance-banner""#));
+    let (status, body) = api(alice_token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let a = send(&state, "GET", "/", Some(&cookie), None).await;
+    assert!(!a.body.contains(r#"id="maintenance-banner""#));
+    let entries = audited(&db, audit::Action::SiteSettings).await;
+    let details: Vec<&str> = entries.iter().map(|(_, d)| d.as_str()).collect();
+    assert_eq!(details, ["maintenance on", "maintenance off"]);
+    db.close().await;
+}
+
+#[tokio::test]
+async fn broadcast_mails_every_active_user_or_says_smtp_is_missing() {
+    let t = TestDb::sqlite().await;
+    let db = t.db().await;
+    staff(&db, "admin").await;
+    for (name, email, active) in [
+        ("alice", "alice@example.org", true),
+        ("bob", "bob@example.org", true),
+        ("carol", "carol@example.org", false),
+        ("dave", "", true),
+    ] {
+        let u = accounts::users::create(
+            &db,
+            &NewUser {
+                username: name.into(),
+                password: "pw-of-someone".into(),
+                email: email.into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        accounts::users::set_active(&db, u.id, active)
+            .await
+            .unwrap();
+    }
+    let body = |csrf: &str| {
+        format!(
+            "csrfmiddlewaretoken={csrf}&{}",
+            form(&[
+                ("subject", "Downtime on Friday"),
+                ("body", "ADIT is down\nfrom 8 to 10.")
+            ])
+        )
+    };
+
+    // Without SMTP: a clear error, nothing sent, nothing audited.
+    let plain = state(&db, &t);
+    let (cookie, csrf) = login(&plain, "admin").await;
+    let a = send(&plain, "GET", "/admin/site/", Some(&cookie), None).await;
+    assert!(a.body.contains(r#"id="smtp-missing""#), "{}", a.body);
+    let a = send(
+        &plain,
+        "POST",
+        "/admin/site/broadcast/",
+        Some(&cookie),
+        Some(&body(&csrf)),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    assert!(
+        flash(&a).starts_with("danger|No mail was sent: no SMTP server"),
+        "{}",
+        flash(&a)
+    );
+    // An empty subject is refused next to the field.
+    let a = send(
+        &plain,
+        "POST",
+        "/admin/site/broadcast/",
+        Some(&cookie),
+        Some(&format!("csrfmiddlewaretoken={csrf}&subject=&body=text")),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.body.contains(r#"id="subject-error""#), "{}", a.body);
+    assert!(audited(&db, audit::Action::Broadcast).await.is_empty());
+
+    // With a real SMTP server on loopback: one mail to each active user with an address.
+    let smtp = common::smtp::SmtpSink::start();
+    let config = Config::load_from(None, |key| match key {
+        "ADIT_DATA_DIR" => Some(t.data_dir().display().to_string()),
+        "ADIT_DATABASE_URL" => Some(t.url.clone()),
+        "ADIT_SMTP_HOST" => Some("127.0.0.1".into()),
+        "ADIT_SMTP_PORT" => Some(smtp.port.to_string()),
+        _ => None,
+    })
+    .unwrap();
+    let mailing = AppState::new(db.clone(), config);
+    let a = send(
+        &mailing,
+        "POST",
+        "/admin/site/broadcast/",
+        Some(&cookie),
+        Some(&body(&csrf)),
+    )
+    .await;
+    assert_eq!(flash(&a), "success|The mail was sent to 2 users.");
+    let printed = smtp.wait_for("bob@example.org").await;
+    let printed = smtp.wait_for("alice@example.org").await.max(printed);
+    assert!(printed.contains("Subject: Downtime on Friday"), "{printed}");
+    assert!(printed.contains("from 8 to 10."), "{printed}");
+    assert!(!printed.contains("carol@example.org"), "{printed}");
+    let entries = audited(&db, audit::Action::Broadcast).await;
+    assert_eq!(entries.len(), 1);
+    assert_eq!(
+        entries[0].1,
+        r#"subject "Downtime on Friday": sent to 2 of 2 users"#
+    );
     db.close().await;
 }

@@ -31,12 +31,20 @@ const SERVER: Migrations = Migrations {
             include_str!("../../migrations/postgres/0003_sessions.sql"),
         ),
         (4, include_str!("../../migrations/postgres/0004_audit.sql")),
+        (
+            5,
+            include_str!("../../migrations/postgres/0005_site_settings.sql"),
+        ),
     ],
     sqlite: &[
         (1, include_str!("../../migrations/sqlite/0001_accounts.sql")),
         (2, include_str!("../../migrations/sqlite/0002_jobs.sql")),
         (3, include_str!("../../migrations/sqlite/0003_sessions.sql")),
         (4, include_str!("../../migrations/sqlite/0004_audit.sql")),
+        (
+            5,
+            include_str!("../../migrations/sqlite/0005_site_settings.sql"),
+        ),
     ],
 };
 

@@ -17,6 +17,7 @@ use serde::Deserialize;
 
 use super::templates::{self, decode_flash};
 use crate::accounts::{AuthError, Permission, User, sessions, users};
+use crate::site::SiteSettings;
 use crate::web::AppState;
 use crate::web::session::{CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, cookie_value};
 
@@ -34,6 +35,8 @@ pub struct UiUser {
     pub flash: Option<(String, String)>,
     /// The effective permissions (the active group's; all for superusers).
     pub permissions: BTreeSet<Permission>,
+    /// The site settings as the maintenance layer read them for this request.
+    pub site: SiteSettings,
 }
 
 impl UiUser {
@@ -121,6 +124,12 @@ impl FromRequestParts<AppState> for UiUser {
             csrf_token: session.csrf_token,
             flash: cookie_value(&parts.headers, FLASH_COOKIE).and_then(|v| decode_flash(&v)),
             permissions,
+            // Put there by the maintenance layer, which wraps every route.
+            site: parts
+                .extensions
+                .get::<SiteSettings>()
+                .cloned()
+                .unwrap_or_default(),
         })
     }
 }
@@ -216,12 +225,13 @@ pub async fn logout(
     response
 }
 
-/// `GET /`: the home page with the features the user may use.
+/// `GET /`: the home page with the staff's announcement and the features the user may use.
 pub async fn home(user: UiUser) -> Response {
     let ctx = context! {
         can_selective => user.can(Permission::AddSelectiveTransferJob),
         can_batch_transfer => user.can(Permission::AddBatchTransferJob),
         can_batch_query => user.can(Permission::AddBatchQueryJob),
+        announcement => &user.site.announcement,
     };
     templates::page(&user, "home.html", ctx)
 }

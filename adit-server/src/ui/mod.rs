@@ -14,7 +14,8 @@
 //! | `/admin/nodes/` | [`nodes`] | staff: nodes with a C-ECHO check and group access |
 //! | `/admin/audit/` | [`admin_audit`] | staff: the audit log, filtered, with its CSV export |
 //! | `/admin/overview/` | [`admin_overview`] | staff: jobs by type and status, API token use |
-//! | `/admin/users/`, `/admin/groups/` | [`admin_accounts`] | staff: users, groups, permissions |
+//! | `/admin/users/`, `/admin/groups/` | [`admin_accounts`] | staff: create and change users, groups, permissions |
+//! | `/admin/site/` | [`admin_site`] | staff: announcement, maintenance mode, mail to all users |
 //! | `/static/{hash}/{name}` | [`assets`] | embedded assets, cached forever |
 //!
 //! Pages authenticate with the browser session; forms carry the session's CSRF token (see
@@ -24,6 +25,7 @@
 pub mod admin_accounts;
 pub mod admin_audit;
 pub mod admin_overview;
+pub mod admin_site;
 pub mod assets;
 pub mod audit_trail;
 pub mod auth;
@@ -63,5 +65,6 @@ pub fn routes() -> Router<AppState> {
         .merge(admin_audit::routes())
         .merge(admin_overview::routes())
         .merge(admin_accounts::routes())
+        .merge(admin_site::routes())
         .merge(results::routes())
 }

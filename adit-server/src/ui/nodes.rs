@@ -1,5 +1,6 @@
 //! Staff pages for the DICOM nodes: every node with its address, a C-ECHO check button for
-//! DIMSE servers, and which group may use which node.
+//! DIMSE servers, and which group may use which node, with the form that sets or removes a
+//! group's source and destination access (audited as `node_access`).
 
 use std::time::Duration;
 
@@ -12,11 +13,13 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
 use minijinja::{Value, context};
+use serde::Deserialize;
 
 use super::audit_trail;
 use super::auth::{CsrfForm, UiUser};
 use super::jobs::internal;
 use super::templates::{self, redirect_with_flash};
+use crate::accounts;
 use crate::audit::{Action, Event};
 use crate::nodes;
 use crate::web::AppState;
@@ -30,6 +33,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin/nodes/", get(list))
         .route("/admin/nodes/{id}/echo/", post(echo))
+        .route("/admin/nodes/access/", post(set_access))
 }
 
 /// `GET /admin/nodes/`.
@@ -37,13 +41,15 @@ pub async fn list(State(state): State<AppState>, user: UiUser) -> Response {
     if let Err(refused) = user.require_staff() {
         return *refused;
     }
-    let (all, access) = match (
+    let (all, access, groups) = match (
         nodes::list(&state.db).await,
         nodes::access_list(&state.db).await,
+        accounts::groups::list(&state.db).await,
     ) {
-        (Ok(all), Ok(access)) => (all, access),
-        (Err(e), _) | (_, Err(e)) => return internal(&user, &e),
+        (Ok(all), Ok(access), Ok(groups)) => (all, access, groups),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return internal(&user, &e),
     };
+    let groups: Vec<&str> = groups.iter().map(|g| g.group.name.as_str()).collect();
     let nodes: Vec<Value> = all
         .iter()
         .map(|n| {
@@ -56,7 +62,7 @@ pub async fn list(State(state): State<AppState>, user: UiUser) -> Response {
             context! { id => n.id.0, name => &n.node.name, kind => nodes::kind_name(&n.node), address, dimse }
         })
         .collect();
-    templates::page(&user, "nodes.html", context! { nodes, access })
+    templates::page(&user, "nodes.html", context! { nodes, access, groups })
 }
 
 /// `POST /admin/nodes/{id}/echo/`: C-ECHO to a DIMSE node; the result as a flash message.
@@ -114,4 +120,86 @@ pub async fn echo(
             &format!("C-ECHO to {} failed: {e}", node.node.name),
         ),
     }
+}
+
+/// The group access form.
+#[derive(Debug, Deserialize)]
+pub struct AccessForm {
+    /// CSRF token.
+    #[serde(default)]
+    pub csrfmiddlewaretoken: Option<String>,
+    /// The group's name.
+    #[serde(default)]
+    pub group: String,
+    /// The node's name.
+    #[serde(default)]
+    pub node: String,
+    /// Present when the source box is ticked.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Present when the destination box is ticked.
+    #[serde(default)]
+    pub destination: Option<String>,
+    /// `set` (to the ticked flags; none ticked removes) or `remove`.
+    #[serde(default)]
+    pub op: String,
+}
+
+/// `POST /admin/nodes/access/`: sets a group's access to a node to the ticked flags, or
+/// removes it.
+pub async fn set_access(
+    State(state): State<AppState>,
+    user: UiUser,
+    address: ClientAddress,
+    headers: HeaderMap,
+    Form(form): Form<AccessForm>,
+) -> Response {
+    if let Err(refused) = user.require_staff() {
+        return *refused;
+    }
+    if let Err(refused) = user.check_csrf(form.csrfmiddlewaretoken.as_deref(), &headers) {
+        return *refused;
+    }
+    let back = |level: &str, text: &str| redirect_with_flash("/admin/nodes/", level, text);
+    let group = match accounts::groups::by_name(&state.db, &form.group).await {
+        Ok(group) => group,
+        Err(crate::Error::NotFound { .. }) => return back("danger", "No such group."),
+        Err(e) => return internal(&user, &e),
+    };
+    let node = match nodes::by_name(&state.db, &form.node).await {
+        Ok(node) => node,
+        Err(crate::Error::NotFound { .. }) => return back("danger", "No such node."),
+        Err(e) => return internal(&user, &e),
+    };
+    let (source, destination) = match form.op.as_str() {
+        "set" => (form.source.is_some(), form.destination.is_some()),
+        "remove" => (false, false),
+        _ => return back("danger", "Unknown access change."),
+    };
+    if let Err(e) = nodes::set_access(&state.db, group.id, node.id, source, destination).await {
+        return internal(&user, &e);
+    }
+    let detail = if source || destination {
+        format!(
+            "group {}: source {source}, destination {destination}",
+            group.name
+        )
+    } else {
+        format!("group {}: removed", group.name)
+    };
+    let event = Event::new(Action::NodeAccess)
+        .node(node.node.name.clone())
+        .detail(detail);
+    audit_trail::record(&state, &user, &address, event).await;
+    let said = if source || destination {
+        let what = match (source, destination) {
+            (true, true) => "source and destination",
+            (true, false) => "source",
+            _ => "destination",
+        };
+        format!("{} may use {} as {what}.", group.name, node.node.name)
+    } else {
+        format!("{} may no longer use {}.", group.name, node.node.name)
+    };
+    back("success", &said)
 }

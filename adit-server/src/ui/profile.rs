@@ -18,7 +18,7 @@ use crate::accounts::{GroupId, tokens, users};
 use crate::web::AppState;
 
 /// Shortest password accepted by the change form.
-const MIN_PASSWORD_LEN: usize = 8;
+pub const MIN_PASSWORD_LEN: usize = 8;
 
 /// The routes of the profile pages.
 pub fn routes() -> Router<AppState> {

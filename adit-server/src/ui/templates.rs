@@ -34,6 +34,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html")),
     ("login.html", include_str!("../../templates/login.html")),
     ("home.html", include_str!("../../templates/home.html")),
+    (
+        "maintenance.html",
+        include_str!("../../templates/maintenance.html"),
+    ),
     ("error.html", include_str!("../../templates/error.html")),
     ("jobs.html", include_str!("../../templates/jobs.html")),
     ("job.html", include_str!("../../templates/job.html")),
@@ -70,6 +74,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "admin_groups.html",
         include_str!("../../templates/admin_groups.html"),
     ),
+    (
+        "admin_site.html",
+        include_str!("../../templates/admin_site.html"),
+    ),
     ("results.html", include_str!("../../templates/results.html")),
     (
         "job_actions.html",
@@ -87,6 +95,7 @@ pub fn page(user: &UiUser, name: &str, ctx: Value) -> Response {
     let common = context! {
         user => &user.user,
         csrf_token => &user.csrf_token,
+        maintenance => user.site.maintenance,
         flash => user.flash.as_ref().map(|(level, text)| context! { level, text }),
     };
     let mut response = render(name, context! { ..ctx, ..common });

@@ -15,6 +15,9 @@
 //! `/metrics` are exempt). Request bodies are capped at `max_body_size`, STOW-RS bodies at
 //! `max_upload_size` (413 beyond).
 //!
+//! While staff have maintenance mode on, [`maintenance`] answers everyone else with 503
+//! (login, logout, assets, `/health/` and `/metrics` stay open).
+//!
 //! The HTML pages (`/`, `/jobs/`, `/selective-transfer/`, ...) are [`crate::ui`]'s (session).
 
 pub mod address;
@@ -24,6 +27,7 @@ pub mod dicomweb;
 pub mod error;
 pub mod health;
 pub mod limits;
+pub mod maintenance;
 pub mod session;
 pub mod user;
 
@@ -147,6 +151,7 @@ pub fn app(state: AppState) -> Router {
         .merge(regular)
         .merge(uploads)
         .fallback(error::not_found)
+        .layer(from_fn_with_state(state.clone(), maintenance::gate))
         .layer(from_fn_with_state(state.clone(), limits::rate_limit))
         .layer(from_fn_with_state(
             state.metrics.clone(),

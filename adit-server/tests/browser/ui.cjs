@@ -367,6 +367,49 @@ async function main() {
       expect(res.status() === 403, `non-staff got ${res.status()}`);
     });
 
+    await step("staff: announcement and maintenance mode; a user sees the maintenance page, then the announcement", async () => {
+      const announcement = "Downtime on Friday\nfrom 8 to 10 <b>sharp</b>";
+      // The user signs in first: while maintenance is on, pages answer 503 instead of
+      // sending to the login form.
+      const plain = await (await browser.newContext()).newPage();
+      await login(plain, env("ADIT_OTHER_USER"), env("ADIT_OTHER_PASSWORD"));
+      const admin = await (await browser.newContext()).newPage();
+      await login(admin, "admin", env("ADIT_ADMIN_PASSWORD"));
+      await admin.getByRole("button", { name: "Admin", exact: true }).click();
+      await admin.getByRole("link", { name: "Announcement, maintenance, mail" }).click();
+      await admin.waitForURL(`${BASE}/admin/site/`);
+      await admin.fill("#announcement-text", announcement);
+      await admin.getByRole("button", { name: "Save announcement" }).click();
+      await admin.waitForSelector("#flash");
+      expect((await admin.textContent("#flash")).includes("announcement was saved"), "announcement not saved");
+      await admin.getByRole("button", { name: "Turn maintenance mode on" }).click();
+      await admin.waitForSelector("#maintenance-banner");
+      await shot(admin, "admin-site");
+      await admin.goto(`${BASE}/admin/users/`);
+      expect(await admin.isVisible("#maintenance-banner"), "no banner for staff");
+      await shot(admin, "admin-users");
+
+      let res = await plain.goto(`${BASE}/`);
+      expect(res.status() === 503, `user got ${res.status()} in maintenance`);
+      expect(await plain.isVisible("#maintenance"), "no maintenance page");
+      expect(!(await plain.isVisible("#announcement")), "announcement shown in maintenance");
+      await shot(plain, "maintenance");
+      const api = await plain.evaluate(async () => (await fetch("/api/user/")).status);
+      expect(api === 503, `API answered ${api} in maintenance`);
+
+      await admin.goto(`${BASE}/admin/site/`);
+      await admin.getByRole("button", { name: "Turn maintenance mode off" }).click();
+      await admin.waitForSelector("#maintenance-on");
+      expect(!(await admin.isVisible("#maintenance-banner")), "banner after maintenance");
+      res = await plain.goto(`${BASE}/`);
+      expect(res.status() === 200, `user got ${res.status()} after maintenance`);
+      // Plain text with its line break; the markup is shown, not applied.
+      const shown = await plain.innerText("#announcement");
+      expect(shown.trim() === announcement, `announcement shown as ${JSON.stringify(shown)}`);
+      expect((await plain.locator("#announcement b").count()) === 0, "markup in the announcement applied");
+      await shot(plain, "home-announcement");
+    });
+
     expect(failures.length === 0, failures.join("; "));
   } finally {
     await browser.close();

@@ -154,6 +154,7 @@ macro_rules! both_backends {
 
 mod nodes;
 mod receiver;
+pub mod smtp;
 #[allow(unused_imports)]
 pub use nodes::*;
 #[allow(unused_imports)]
