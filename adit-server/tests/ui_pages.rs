@@ -1260,11 +1260,11 @@ async fn maintenance_mode_lets_only_staff_in() {
             assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
         }
     };
-    let api = |token: String| {
+    let api = |path: &'static str, token: String| {
         let state = state.clone();
         async move {
             let request = Request::builder()
-                .uri("/api/v1/jobs/")
+                .uri(path)
                 .header(header::AUTHORIZATION, format!("Token {token}"))
                 .body(Body::empty())
                 .unwrap();
@@ -1287,10 +1287,17 @@ async fn maintenance_mode_lets_only_staff_in() {
     assert!(a.body.contains(r#""code":"unavailable""#), "{}", a.body);
     assert!(a.body.contains("maintenance mode"), "{}", a.body);
     assert!(a.headers.contains_key(header::RETRY_AFTER));
-    let (status, body) = api(alice_token.clone()).await;
+    let (status, body) = api("/api/v1/jobs/", alice_token.clone()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    // The DICOMweb facade too (before it would look the node up).
+    let (status, body) = api(
+        "/api/dicom-web/NOSUCHAE/qidors/studies",
+        alice_token.clone(),
+    )
+    .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     // Tokens are refused for staff too; a staff browser session is not.
-    let (status, _) = api(admin_token.clone()).await;
+    let (status, _) = api("/api/v1/jobs/", admin_token.clone()).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     let a = send(&state, "GET", "/api/user/", Some(&cookie), None).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
@@ -1315,8 +1322,10 @@ async fn maintenance_mode_lets_only_staff_in() {
     let a = send(&state, "GET", "/", Some(&alice_cookie), None).await;
     assert_eq!(a.status, StatusCode::OK);
     assert!(!a.body.contains(r#"id="maintenance-banner""#));
-    let (status, body) = api(alice_token).await;
+    let (status, body) = api("/api/v1/jobs/", alice_token.clone()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = api("/api/dicom-web/NOSUCHAE/qidors/studies", alice_token).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     let a = send(&state, "GET", "/", Some(&cookie), None).await;
     assert!(!a.body.contains(r#"id="maintenance-banner""#));
     let entries = audited(&db, audit::Action::SiteSettings).await;
