@@ -1061,7 +1061,7 @@ async fn staff_create_users_and_groups_and_set_node_access() {
             .is_empty()
     );
 
-    // Password reset, then deactivation: the new password works until the account is off.
+    // Password reset, then deactivation, each ending her browser sessions.
     let a = post(
         format!("/admin/users/{}/password/", dora.id.0),
         form(&[("password", "short")]),
@@ -1080,6 +1080,18 @@ async fn staff_create_users_and_groups_and_set_node_access() {
             .unwrap()
             .is_some()
     );
+    // Her browser session ended with it; she logs in again (with the helper's password).
+    let a = send(&state, "GET", "/", Some(&dora_cookie), None).await;
+    assert_eq!(
+        a.status,
+        StatusCode::SEE_OTHER,
+        "session survived the reset"
+    );
+    accounts::users::set_password(&db, dora.id, "pw-of-someone")
+        .await
+        .unwrap();
+    let (dora_cookie, _) = login(&state, "dora").await;
+    // Deactivated: the password no longer works and the session is gone.
     let a = post(
         format!("/admin/users/{}/active/", dora.id.0),
         form(&[("active", "false")]),
@@ -1087,7 +1099,7 @@ async fn staff_create_users_and_groups_and_set_node_access() {
     .await;
     assert_eq!(flash(&a), "success|User dora deactivated.");
     assert!(
-        accounts::users::check_password(&db, "dora", "a-new-password")
+        accounts::users::check_password(&db, "dora", "pw-of-someone")
             .await
             .unwrap()
             .is_none()
@@ -1096,8 +1108,15 @@ async fn staff_create_users_and_groups_and_set_node_access() {
     assert_eq!(
         a.status,
         StatusCode::SEE_OTHER,
-        "an inactive user's session still works"
+        "an inactive user's session works"
     );
+    let sessions: i64 = adit_server::db_dispatch!(&db, pool => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sessions WHERE user_id = $1")
+        .bind(dora.id.0)
+        .fetch_one(pool)
+        .await
+        .unwrap());
+    assert_eq!(sessions, 0);
 
     // A staff member cannot change another staff account, nor deactivate themselves.
     let other = staff(&db, "other-admin").await;

@@ -7,7 +7,7 @@ use argon2::password_hash::rand_core::{OsRng, RngCore};
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
-use super::{AuthError, User, UserRow, user_from_row};
+use super::{AuthError, User, UserId, UserRow, user_from_row};
 use crate::db::Db;
 use crate::db_dispatch;
 use crate::error::{Result, db as db_err};
@@ -122,6 +122,19 @@ pub async fn delete(database: &Db, key: &str) -> Result<bool> {
         .map_err(db_err(backend, "delete a session"))?
         .rows_affected());
     Ok(n > 0)
+}
+
+/// Ends every session of `user` (after a password reset or deactivation by staff, as Django
+/// does when a password changes); returns how many there were.
+pub async fn delete_for_user(database: &Db, user: UserId) -> Result<u64> {
+    let backend = database.backend();
+    let n = db_dispatch!(database, pool => sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user.0)
+        .execute(pool)
+        .await
+        .map_err(db_err(backend, "delete a user's sessions"))?
+        .rows_affected());
+    Ok(n)
 }
 
 /// Whether `key` has the shape of a session id: 64 lowercase hex characters.

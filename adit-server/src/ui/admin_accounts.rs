@@ -24,7 +24,7 @@ use super::auth::UiUser;
 use super::jobs::internal;
 use super::profile::MIN_PASSWORD_LEN;
 use super::templates::{self, redirect_with_flash};
-use crate::accounts::{GroupId, NewUser, Permission, User, UserId, groups, users};
+use crate::accounts::{GroupId, NewUser, Permission, User, UserId, groups, sessions, users};
 use crate::audit::{Action, Event};
 use crate::web::AppState;
 use crate::web::address::ClientAddress;
@@ -273,8 +273,8 @@ async fn target_user(state: &AppState, actor: &UiUser, id: i64) -> Result<User, 
     }
 }
 
-/// `POST /admin/users/{id}/active/`. Inactive users can neither log in nor use their tokens
-/// or sessions.
+/// `POST /admin/users/{id}/active/`. Inactive users can neither log in nor use their tokens;
+/// their sessions are ended.
 pub async fn set_active(
     State(state): State<AppState>,
     user: UiUser,
@@ -303,6 +303,11 @@ pub async fn set_active(
     if let Err(e) = users::set_active(&state.db, target.id, form.active).await {
         return internal(&user, &e);
     }
+    if !form.active
+        && let Err(e) = sessions::delete_for_user(&state.db, target.id).await
+    {
+        return internal(&user, &e);
+    }
     let what = if form.active {
         "activated"
     } else {
@@ -328,7 +333,8 @@ pub struct ResetForm {
     pub password: String,
 }
 
-/// `POST /admin/users/{id}/password/`: sets a new password (to hand to the user).
+/// `POST /admin/users/{id}/password/`: sets a new password (to hand to the user) and ends the
+/// user's browser sessions.
 pub async fn reset_password(
     State(state): State<AppState>,
     user: UiUser,
@@ -358,6 +364,11 @@ pub async fn reset_password(
         );
     }
     if let Err(e) = users::set_password(&state.db, target.id, &form.password).await {
+        return internal(&user, &e);
+    }
+    // Signed-in browsers must log in with the new password (tokens stay: they are revoked on
+    // their own page).
+    if let Err(e) = sessions::delete_for_user(&state.db, target.id).await {
         return internal(&user, &e);
     }
     // The password itself never goes into the log.
