@@ -1247,8 +1247,16 @@ async fn announcement_is_escaped_on_the_home_page() {
 }
 
 #[tokio::test]
-async fn maintenance_mode_lets_only_staff_in() {
-    let t = TestDb::sqlite().await;
+async fn maintenance_mode_lets_only_staff_in_on_sqlite() {
+    maintenance_mode_lets_only_staff_in(TestDb::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn maintenance_mode_lets_only_staff_in_on_postgres() {
+    maintenance_mode_lets_only_staff_in(TestDb::postgres().await).await;
+}
+
+async fn maintenance_mode_lets_only_staff_in(t: TestDb) {
     let db = t.db().await;
     let state = state(&db, &t);
     let admin = staff(&db, "admin").await;
