@@ -11,11 +11,8 @@ from urllib.parse import quote
 import pydicom
 from pydicom import Dataset
 
+from adit_rs._data import to_dataset, to_datasets
 from adit_rs._native import HttpSession, __version__
-
-
-def _dataset(part10: bytes) -> Dataset:
-    return pydicom.dcmread(BytesIO(part10))
 
 
 def _json_list(body: bytes) -> list[dict[str, Any]]:
@@ -229,7 +226,7 @@ class AditClient:
         parts = self._session.get_parts(
             "WADO-RS retrieve", self._url(ae_title, "wadors", path), self._params(pseudonym)
         )
-        return [_dataset(part) for part in parts]
+        return to_datasets(parts)
 
     def _iter(self, ae_title: str, path: str, pseudonym: str | None) -> Iterator[Dataset]:
         parts = self._session.stream_parts(
@@ -237,7 +234,7 @@ class AditClient:
         )
         try:
             for part in parts:
-                yield _dataset(part)
+                yield to_dataset(part)
         finally:
             parts.close()
 

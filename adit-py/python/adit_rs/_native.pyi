@@ -111,3 +111,11 @@ def transfer(
     pseudonymizer: Pseudonymizer | None = None,
     progress: Callable[[int, int | None], object] | None = None,
 ) -> dict[str, Any]: ...
+
+def split_part10(
+    parts: list[bytes],
+    base_tag: type,
+    raw_element: type,
+    tail: tuple[Any, ...],
+    none_as_empty_text: bool,
+) -> list[tuple[bytes, dict[Any, Any], dict[Any, Any], bool, bool] | None]: ...
