@@ -94,6 +94,8 @@ impl<'py> Builder<'_, 'py> {
     ) -> PyResult<Bound<'py, PyDict>> {
         let py = self.py;
         let dict = PyDict::new(py);
+        let implicit = PyBool::new(py, implicit).to_owned().into_any();
+        let little = PyBool::new(py, little).to_owned().into_any();
         for element in elements {
             let tag = self.tag(element.tag)?;
             let vr = match element.vr {
@@ -105,19 +107,29 @@ impl<'py> Builder<'_, 'py> {
             } else {
                 PyBytes::new(py, &data[element.value.clone()]).into_any()
             };
-            let mut fields: Vec<Bound<'py, PyAny>> = vec![
+            let head = [
                 tag.clone(),
                 vr,
                 element.length.into_pyobject(py)?.into_any(),
                 value,
                 element.value.start.into_pyobject(py)?.into_any(),
-                PyBool::new(py, implicit).to_owned().into_any(),
-                PyBool::new(py, little).to_owned().into_any(),
+                implicit.clone(),
+                little.clone(),
             ];
-            fields.extend(self.tail.iter().cloned());
-            let raw = self
-                .tuple_new
-                .call1((self.raw_element, PyTuple::new(py, fields)?))?;
+            let fields = match self.tail.as_slice() {
+                // pydicom 3: is_raw and is_buffered; no Vec per element.
+                [a, b] => {
+                    let [t, v, l, val, tell, i, e] = head;
+                    PyTuple::new(py, [t, v, l, val, tell, i, e, a.clone(), b.clone()])?
+                }
+                tail => PyTuple::new(
+                    py,
+                    head.into_iter()
+                        .chain(tail.iter().cloned())
+                        .collect::<Vec<_>>(),
+                )?,
+            };
+            let raw = self.tuple_new.call1((self.raw_element, fields))?;
             dict.set_item(tag, raw)?;
         }
         Ok(dict)

@@ -15,6 +15,11 @@ from adit_rs._data import to_dataset, to_datasets
 from adit_rs._native import HttpSession, __version__
 
 
+#: Parts a list-returning retrieve lets arrive before they are turned into Datasets: all of
+#: them end up in memory anyway, and a deep buffer keeps the connection busy meanwhile.
+_RETRIEVE_AHEAD = 1024
+
+
 def _json_list(body: bytes) -> list[dict[str, Any]]:
     decoded = json.loads(body) if body.strip() else []
     # Some servers send a single data set instead of an array.
@@ -223,10 +228,20 @@ class AditClient:
         return [Dataset.from_json(item) for item in _json_list(body)]
 
     def _retrieve(self, ae_title: str, path: str, pseudonym: str | None) -> list[Dataset]:
-        parts = self._session.get_parts(
-            "WADO-RS retrieve", self._url(ae_title, "wadors", path), self._params(pseudonym)
+        # Datasets are built batch by batch while the next parts arrive (GIL released).
+        parts = self._session.stream_parts(
+            "WADO-RS retrieve",
+            self._url(ae_title, "wadors", path),
+            self._params(pseudonym),
+            _RETRIEVE_AHEAD,
         )
-        return to_datasets(parts)
+        datasets: list[Dataset] = []
+        try:
+            while batch := parts.next_batch():
+                datasets.extend(to_datasets(batch))
+        finally:
+            parts.close()
+        return datasets
 
     def _iter(self, ae_title: str, path: str, pseudonym: str | None) -> Iterator[Dataset]:
         parts = self._session.stream_parts(

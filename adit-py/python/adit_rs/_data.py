@@ -15,8 +15,8 @@ _PYDICOM_MAJOR = int(pydicom.__version__.split(".")[0])
 
 if _PYDICOM_MAJOR >= 3:
     from pydicom import config
-    from pydicom.charset import convert_encodings, default_encoding
-    from pydicom.dataelem import RawDataElement, convert_raw_data_element
+    from pydicom.charset import default_encoding
+    from pydicom.dataelem import RawDataElement
     from pydicom.dataset import FileDataset, FileMetaDataset
     from pydicom.tag import BaseTag
     from pydicom.uid import PrivateTransferSyntaxes
@@ -65,20 +65,12 @@ def _file_dataset(part10: bytes, split: tuple) -> Dataset:
     """What ``dcmread(BytesIO(part10))`` returns, from the elements the Rust walk found
     (pydicom 3's ``read_partial`` and ``read_dataset``, without the parsing)."""
     preamble, meta_elements, elements, implicit, little = split
-    meta = Dataset(meta_elements)
-    meta.set_original_encoding(False, True, default_encoding)
-    file_meta = FileMetaDataset(meta)
+    # read_partial wraps each dict in a Dataset first; FileMetaDataset and FileDataset share
+    # that Dataset's dict and set their own encodings, so the wrappers are left out here.
+    file_meta = FileMetaDataset(meta_elements)
     file_meta.set_original_encoding(False, True, default_encoding)
-    dataset = Dataset(elements)
-    charset = elements.get(0x00080005)
-    encoding = (
-        convert_encodings(convert_raw_data_element(charset).value)
-        if charset is not None
-        else default_encoding
-    )
-    dataset.set_original_encoding(implicit, little, encoding)
-    ds = FileDataset(BytesIO(part10), dataset, preamble, file_meta, implicit, little)
-    ds.set_original_encoding(implicit, little, dataset._character_set)
+    ds = FileDataset(BytesIO(part10), elements, preamble, file_meta, implicit, little)
+    ds.set_original_encoding(implicit, little, ds._character_set)
     return ds
 
 
