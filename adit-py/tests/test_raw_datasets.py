@@ -12,7 +12,9 @@ from pathlib import Path
 import pydicom
 import pytest
 from pydicom.dataelem import RawDataElement
+from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.tag import BaseTag
+from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from adit_rs import _native
 from adit_rs._data import _RAW_TAIL, to_dataset, to_datasets
@@ -85,7 +87,64 @@ def written(ds) -> bytes | str:
 
 @pytest.mark.parametrize("path", [p for p in FILES if readable(p)], ids=lambda p: p.name)
 def test_same_as_dcmread(path: Path):
-    data = path.read_bytes()
+    assert_same_as_dcmread(path.read_bytes())
+
+
+@pytest.mark.parametrize(
+    "syntax", [ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEndian]
+)
+@pytest.mark.parametrize("undefined", [False, True], ids=["defined", "undefined"])
+def test_nested_sequences_in_every_encoding(syntax, undefined: bool):
+    data = nested_file(syntax, undefined)
+    assert split(data) is not None
+    assert_same_as_dcmread(data)
+
+
+def nested_file(syntax, undefined: bool) -> bytes:
+    """Sequences three deep (standard and private, empty items, an empty sequence, text in
+    a non-default character set, empty values) written by pydicom in `syntax`, sequences
+    of undefined length if `undefined` (pydicom writes items with undefined length)."""
+    inner = Dataset()
+    inner.CodeValue = "1"
+    inner.CodeMeaning = "Grösse"
+    middle = Dataset()
+    middle.ConceptNameCodeSequence = [inner]
+    middle.TextValue = ""
+    middle.NumericValue = None
+    ds = Dataset()
+    ds.SpecificCharacterSet = "ISO_IR 100"
+    ds.PatientName = "Müller^Jörg"
+    ds.InstanceNumber = None
+    ds.Rows = 2
+    ds.PixelSpacing = [0.5, 0.25]
+    ds.ContentSequence = [middle, Dataset()]
+    ds.ReferencedStudySequence = []
+    block = ds.private_block(0x0009, "ACME 1.0", create=True)
+    block.add_new(0x01, "SQ", [Dataset(), middle])
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.88.11"
+    ds.SOPInstanceUID = "1.2.3.4"
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = syntax
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    ds.preamble = b"\x01" * 128
+
+    def mark(dataset):
+        for elem in dataset:
+            if elem.VR == "SQ":
+                elem.is_undefined_length = undefined
+                for item in elem.value:
+                    mark(item)
+
+    mark(ds)
+    out = BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pydicom.dcmwrite(out, ds, enforce_file_format=True)
+    return out.getvalue()
+
+
+def assert_same_as_dcmread(data: bytes):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         expected = pydicom.dcmread(BytesIO(data))
