@@ -22,8 +22,13 @@ if _PYDICOM_MAJOR >= 3:
     from pydicom.tag import BaseTag
     from pydicom.uid import PrivateTransferSyntaxes
 
-    # The fields of a RawDataElement after is_little_endian, at their defaults.
-    _RAW_TAIL = tuple(RawDataElement._field_defaults[f] for f in RawDataElement._fields[7:])
+    # The fields of a RawDataElement after is_little_endian, at their defaults; the native
+    # side fills the first seven. Another layout (a future pydicom) disables the fast path.
+    _RAW_HEAD = ("tag", "VR", "length", "value", "value_tell", "is_implicit_VR")
+    _RAW_LAYOUT_KNOWN = RawDataElement._fields[:7] == (*_RAW_HEAD, "is_little_endian") and all(
+        f in RawDataElement._field_defaults for f in RawDataElement._fields[7:]
+    )
+    _RAW_TAIL = tuple(RawDataElement._field_defaults.get(f) for f in RawDataElement._fields[7:])
 
 #: What APIs taking instances accept: a pydicom Dataset, Part-10 bytes or a file path.
 InstanceLike = Dataset | bytes | bytearray | memoryview | str | os.PathLike
@@ -65,6 +70,7 @@ def _fast_path() -> bool:
     """Whether pydicom would read files as the Rust walk assumes (its default settings)."""
     return (
         _PYDICOM_MAJOR >= 3
+        and _RAW_LAYOUT_KNOWN
         and not PrivateTransferSyntaxes
         and config.settings.infer_sq_for_un_vr
     )
