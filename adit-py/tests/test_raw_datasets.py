@@ -188,10 +188,13 @@ def test_unusual_files_are_left_to_dcmread(name: str):
 
 
 def test_pixel_data_and_batches():
-    paths = [DATA / "test_files" / n for n in ("CT_small.dcm", "MR_small_bigendian.dcm")]
+    # A deflated file in the middle goes through dcmread; the order is kept.
+    names = ("CT_small.dcm", "image_dfl.dcm", "MR_small_bigendian.dcm")
+    paths = [DATA / "test_files" / n for n in names]
     parts = [p.read_bytes() for p in paths]
     for ours, path in zip(to_datasets(parts), paths, strict=True):
         expected = pydicom.dcmread(path)
+        assert ours == expected
         assert ours.PixelData == expected.PixelData
         assert (ours.pixel_array == expected.pixel_array).all()
     assert to_datasets([]) == []
