@@ -18,7 +18,7 @@ use reqwest::{Client, Response};
 
 use crate::errors::{PeerConnectionError, http_status, invalid};
 use crate::runtime::wait;
-use crate::stream::PartStream;
+use crate::stream::{AHEAD, PartStream};
 
 /// What a WADO-RS request accepts: DICOM parts, the transfer syntax left to the server, as
 /// `adit-client` (through dicomweb-client) asks, so both get the same bytes.
@@ -131,15 +131,20 @@ impl HttpSession {
         Ok(parts.iter().map(|b| PyBytes::new(py, b)).collect())
     }
 
-    /// GETs `url` (WADO-RS) and returns an iterator over the part bodies as they arrive.
+    /// GETs `url` (WADO-RS) and returns an iterator over the part bodies as they arrive, at
+    /// most `ahead` of them buffered.
+    #[pyo3(signature = (operation, url, params, ahead=AHEAD))]
     fn stream_parts(
         &self,
         operation: String,
         url: String,
         params: Vec<(String, String)>,
+        ahead: usize,
     ) -> PyResult<PartStream> {
         let client = self.client.clone();
-        PartStream::spawn(async move { open_parts(client, operation, url, params).await })
+        PartStream::spawn(ahead, async move {
+            open_parts(client, operation, url, params).await
+        })
     }
 
     /// POSTs the Part-10 files in `instances` to `url` (STOW-RS) and returns the DICOM JSON

@@ -10,6 +10,8 @@
 //! | `runtime` | the lazily created tokio runtime and the GIL-free, Ctrl-C aware wait |
 //! | `errors` | the exception classes and the mapping from the crates' errors |
 //! | `http` | `HttpSession`, the HTTP core of the drop-in `AditClient` |
+//! | `part10` | the header walk of a Part-10 file: where its meta and top-level elements are |
+//! | `raw` | `split_part10`: Part-10 files as pydicom `RawDataElement` dicts, built without `dcmread` |
 //! | `stream` | `PartStream`, a lazy iterator over instances |
 //! | `pseudonym` | `Pseudonymizer`, the server's pseudonymizer for bytes, files and folders |
 //! | `node` | `Node`: a DIMSE or DICOMweb peer used directly: echo, find, retrieve, store |
@@ -18,7 +20,9 @@
 mod errors;
 mod http;
 mod node;
+mod part10;
 mod pseudonym;
+mod raw;
 mod runtime;
 mod stream;
 mod transfer;
@@ -34,6 +38,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<node::Node>()?;
     m.add_class::<pseudonym::Pseudonymizer>()?;
     m.add_function(wrap_pyfunction!(transfer::transfer, m)?)?;
+    m.add_function(wrap_pyfunction!(raw::split_part10, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

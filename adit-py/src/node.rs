@@ -190,7 +190,7 @@ impl Node {
     ) -> PyResult<PartStream> {
         let selection = selection(study_uid, series_uids, sop_instance_uid, patient_id)?;
         let source = self.source();
-        PartStream::spawn(async move {
+        PartStream::spawn(crate::stream::AHEAD, async move {
             let cancel = CancellationToken::new();
             let stream = source
                 .retrieve(&selection, cancel.clone())

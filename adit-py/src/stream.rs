@@ -15,8 +15,8 @@ use tokio::sync::{Mutex, mpsc};
 
 use crate::runtime::{runtime, wait};
 
-/// Items buffered ahead of the Python consumer.
-const AHEAD: usize = 4;
+/// Items buffered ahead of the Python consumer of an iterator.
+pub(crate) const AHEAD: usize = 4;
 
 /// An iterator over byte strings (Part-10 files) arriving from a peer.
 #[pyclass(module = "adit_rs._native")]
@@ -26,13 +26,14 @@ pub struct PartStream {
 }
 
 impl PartStream {
-    /// Starts `open` on the runtime and forwards the items of the stream it returns.
-    pub(crate) fn spawn<F, S>(open: F) -> PyResult<Self>
+    /// Starts `open` on the runtime and forwards the items of the stream it returns, at most
+    /// `ahead` of them buffered for the consumer.
+    pub(crate) fn spawn<F, S>(ahead: usize, open: F) -> PyResult<Self>
     where
         F: Future<Output = PyResult<S>> + Send + 'static,
         S: Stream<Item = PyResult<Bytes>> + Send + 'static,
     {
-        let (tx, rx) = mpsc::channel(AHEAD);
+        let (tx, rx) = mpsc::channel(ahead.max(1));
         runtime()?.spawn(async move {
             let stream = match open.await {
                 Ok(stream) => stream,
@@ -79,6 +80,42 @@ impl PartStream {
                 Ok(None)
             }
         }
+    }
+
+    /// The items that have arrived, waiting for at least one; an empty list at the end.
+    ///
+    /// Lets the consumer work on one batch (e.g. build Datasets) while the next arrives.
+    fn next_batch<'py>(&mut self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+        if self.done {
+            return Ok(Vec::new());
+        }
+        let rx = Arc::clone(&self.rx);
+        let items = wait(py, async move {
+            let mut rx = rx.lock().await;
+            let mut items = Vec::new();
+            if let Some(first) = rx.recv().await {
+                items.push(first);
+                while let Ok(item) = rx.try_recv() {
+                    items.push(item);
+                }
+            }
+            Ok(items)
+        })?;
+        if items.is_empty() {
+            self.done = true;
+        }
+        let mut batch = Vec::with_capacity(items.len());
+        for item in items {
+            match item {
+                Ok(bytes) => batch.push(PyBytes::new(py, &bytes)),
+                Err(e) => {
+                    // The stream ends at its first error; what came before it is dropped.
+                    self.done = true;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(batch)
     }
 
     /// Stops the transfer and closes the connection.

@@ -63,8 +63,12 @@ def main():
             t_orig, n_orig = median_of(
                 runs, original, "retrieve", server.url, server.token, "ORTHANCA", study
             )
-            assert n_ours == n_orig == series * instances, (n_ours, n_orig)
+            t_parts, n_parts = median_of(
+                runs, ours, "parts", server.url, server.token, "ORTHANCA", study
+            )
+            assert n_ours == n_orig == n_parts == series * instances, (n_ours, n_orig, n_parts)
             rows.append(("retrieve_study via adit web", n_ours, "adit-client 0.52", t_orig, t_ours))
+            t_retrieve = t_ours
 
             files = peers.files
             t_dico, n_dico = median_of(runs, original, "dicognito", files, tmp / "dicognito")
@@ -78,6 +82,10 @@ def main():
     print("|---|---|---|---|---|---|")
     for name, n, ref, t_ref, t_ours in rows:
         print(f"| {name} | {n} | {ref} | {t_ref:.2f} | {t_ours:.2f} | {t_ref / t_ours:.1f}× |")
+    print(
+        f"\nOf the retrieve, HTTP and multipart alone (HttpSession.get_parts, bytes only): "
+        f"{t_parts:.2f} s (retrieve_study: {t_retrieve:.2f} s)."
+    )
 
 
 if __name__ == "__main__":

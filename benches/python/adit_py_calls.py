@@ -1,6 +1,7 @@
 """One timed side of the Python benchmarks (run by adit_py_bench.py in either venv).
 
   python adit_py_calls.py retrieve URL TOKEN AE STUDY_UID    -> AditClient.retrieve_study
+  python adit_py_calls.py parts URL TOKEN AE STUDY_UID       -> its HTTP part only (bytes)
   python adit_py_calls.py dicognito INPUT OUTPUT             -> dicognito, file by file
   python adit_py_calls.py pseudonymize INPUT OUTPUT THREADS  -> adit_rs.Pseudonymizer
 
@@ -20,6 +21,18 @@ def retrieve(url, token, ae, study_uid):
     start = time.perf_counter()
     datasets = client.retrieve_study(ae, study_uid)
     return time.perf_counter() - start, len(datasets)
+
+
+def parts(url, token, ae, study_uid):
+    """What retrieve_study costs without building Datasets: HTTP and multipart in Rust."""
+    from adit_client import AditClient
+
+    client = AditClient(url, token)
+    start = time.perf_counter()
+    bodies = client._session.get_parts(
+        "WADO-RS retrieve", client._url(ae, "wadors", client._study(study_uid)), []
+    )
+    return time.perf_counter() - start, len(bodies)
 
 
 def dicognito(input_dir, output_dir):
@@ -49,7 +62,7 @@ def pseudonymize(input_dir, output_dir, threads):
 
 if __name__ == "__main__":
     what, *args = sys.argv[1:]
-    seconds, count = {"retrieve": retrieve, "dicognito": dicognito, "pseudonymize": pseudonymize}[
+    seconds, count = {"retrieve": retrieve, "parts": parts, "dicognito": dicognito, "pseudonymize": pseudonymize}[
         what
     ](*args)
     print(json.dumps({"seconds": seconds, "count": count}))

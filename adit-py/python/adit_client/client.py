@@ -11,11 +11,13 @@ from urllib.parse import quote
 import pydicom
 from pydicom import Dataset
 
+from adit_rs._data import to_dataset, to_datasets
 from adit_rs._native import HttpSession, __version__
 
 
-def _dataset(part10: bytes) -> Dataset:
-    return pydicom.dcmread(BytesIO(part10))
+#: Parts a list-returning retrieve lets arrive before they are turned into Datasets: all of
+#: them end up in memory anyway, and a deep buffer keeps the connection busy meanwhile.
+_RETRIEVE_AHEAD = 1024
 
 
 def _json_list(body: bytes) -> list[dict[str, Any]]:
@@ -226,10 +228,20 @@ class AditClient:
         return [Dataset.from_json(item) for item in _json_list(body)]
 
     def _retrieve(self, ae_title: str, path: str, pseudonym: str | None) -> list[Dataset]:
-        parts = self._session.get_parts(
-            "WADO-RS retrieve", self._url(ae_title, "wadors", path), self._params(pseudonym)
+        # Datasets are built batch by batch while the next parts arrive (GIL released).
+        parts = self._session.stream_parts(
+            "WADO-RS retrieve",
+            self._url(ae_title, "wadors", path),
+            self._params(pseudonym),
+            _RETRIEVE_AHEAD,
         )
-        return [_dataset(part) for part in parts]
+        datasets: list[Dataset] = []
+        try:
+            while batch := parts.next_batch():
+                datasets.extend(to_datasets(batch))
+        finally:
+            parts.close()
+        return datasets
 
     def _iter(self, ae_title: str, path: str, pseudonym: str | None) -> Iterator[Dataset]:
         parts = self._session.stream_parts(
@@ -237,7 +249,7 @@ class AditClient:
         )
         try:
             for part in parts:
-                yield _dataset(part)
+                yield to_dataset(part)
         finally:
             parts.close()
 

@@ -2,21 +2,91 @@
 
 from __future__ import annotations
 
+import gc
 import os
+from collections.abc import Sequence
 from io import BytesIO
 
 import pydicom
 from pydicom import Dataset
 
+from ._native import split_part10
+
 _PYDICOM_MAJOR = int(pydicom.__version__.split(".")[0])
+
+if _PYDICOM_MAJOR >= 3:
+    from pydicom import config
+    from pydicom.charset import default_encoding
+    from pydicom.dataelem import RawDataElement
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.tag import BaseTag
+    from pydicom.uid import PrivateTransferSyntaxes
+
+    # The fields of a RawDataElement after is_little_endian, at their defaults; the native
+    # side fills the first seven. Another layout (a future pydicom) disables the fast path.
+    _RAW_HEAD = ("tag", "VR", "length", "value", "value_tell", "is_implicit_VR")
+    _RAW_LAYOUT_KNOWN = RawDataElement._fields[:7] == (*_RAW_HEAD, "is_little_endian") and all(
+        f in RawDataElement._field_defaults for f in RawDataElement._fields[7:]
+    )
+    _RAW_TAIL = tuple(RawDataElement._field_defaults.get(f) for f in RawDataElement._fields[7:])
 
 #: What APIs taking instances accept: a pydicom Dataset, Part-10 bytes or a file path.
 InstanceLike = Dataset | bytes | bytearray | memoryview | str | os.PathLike
 
 
 def to_dataset(part10: bytes) -> Dataset:
-    """A Part-10 file as a pydicom Dataset."""
-    return pydicom.dcmread(BytesIO(part10))
+    """A Part-10 file as a pydicom Dataset, the same as ``dcmread`` gives."""
+    return to_datasets([part10])[0]
+
+
+def to_datasets(parts: Sequence[bytes]) -> list[Dataset]:
+    """Part-10 files as pydicom Datasets, the same as ``dcmread`` gives.
+
+    The elements are located in Rust (GIL released) and handed to pydicom as the
+    ``RawDataElement``s its reader would yield, which it converts lazily on access; files
+    the Rust walk leaves to pydicom (deflate, no preamble, unusual encodings) and pydicom
+    settings that change how files are read go through ``dcmread``.
+    """
+    if not _fast_path():
+        return [pydicom.dcmread(BytesIO(part)) for part in parts]
+    # Hundreds of thousands of new tuples, none of them garbage: without a pause, the cyclic
+    # collector would scan the growing heap over and over (half the time of a large batch).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        splits = split_part10(
+            parts, BaseTag, RawDataElement, _RAW_TAIL, config.use_none_as_empty_text_VR_value
+        )
+        return [
+            _file_dataset(part, split) if split is not None else pydicom.dcmread(BytesIO(part))
+            for part, split in zip(parts, splits, strict=True)
+        ]
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _fast_path() -> bool:
+    """Whether pydicom would read files as the Rust walk assumes (its default settings)."""
+    return (
+        _PYDICOM_MAJOR >= 3
+        and _RAW_LAYOUT_KNOWN
+        and not PrivateTransferSyntaxes
+        and config.settings.infer_sq_for_un_vr
+    )
+
+
+def _file_dataset(part10: bytes, split: tuple) -> Dataset:
+    """What ``dcmread(BytesIO(part10))`` returns, from the elements the Rust walk found
+    (pydicom 3's ``read_partial`` and ``read_dataset``, without the parsing)."""
+    preamble, meta_elements, elements, implicit, little = split
+    # read_partial wraps each dict in a Dataset first; FileMetaDataset and FileDataset share
+    # that Dataset's dict and set their own encodings, so the wrappers are left out here.
+    file_meta = FileMetaDataset(meta_elements)
+    file_meta.set_original_encoding(False, True, default_encoding)
+    ds = FileDataset(BytesIO(part10), elements, preamble, file_meta, implicit, little)
+    ds.set_original_encoding(implicit, little, ds._character_set)
+    return ds
 
 
 def to_part10(instance: InstanceLike) -> bytes:
