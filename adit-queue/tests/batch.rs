@@ -17,8 +17,11 @@ use tokio_util::sync::CancellationToken;
 
 const WAIT: Duration = Duration::from_secs(20);
 
+/// A job runnable since an hour ago: the test machine's clock has been seen to step back by a
+/// second, which would make a job enqueued "now" not yet runnable for an immediate claim.
 fn spec(task: &str, queue: &str, i: i64) -> JobSpec {
     JobSpec::new(task, queue, json!({ "i": i }))
+        .with_run_after(chrono::Utc::now() - chrono::TimeDelta::hours(1))
 }
 
 fn config(queues: &[&str]) -> WorkerConfig {
@@ -37,6 +40,7 @@ on_both_backends!(
     complete_many_is_fenced,
     completions_all_durable_after_shutdown,
     prefetched_job_released_on_shutdown,
+    idle_worker_woken_without_polling,
 );
 
 async fn enqueue_many_in_caller_transaction(fx: Fixture) {
@@ -279,4 +283,55 @@ async fn prefetched_job_released_on_shutdown(fx: Fixture) {
         .unwrap()
         .unwrap();
     wait_status(&queue, long, JobStatus::Succeeded, WAIT).await;
+}
+
+async fn idle_worker_woken_without_polling(fx: Fixture) {
+    let queue = fx.queue().await;
+    let mut cfg = config(&["q"]).with_concurrency(4);
+    // Only a wake-up can start a job within the test's patience.
+    cfg.poll_interval = Duration::from_secs(3600);
+    let worker = Worker::new(queue.clone(), cfg).handle("quick", |_| async { Ok(()) });
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(worker.run(shutdown.clone()));
+    if let Some(pool) = queue.pg_pool() {
+        // A notification sent before the worker's LISTEN is lost (by design: the poll finds the
+        // job); wait until it listens.
+        let start = Instant::now();
+        loop {
+            let listening: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+            )
+            .fetch_one(pool)
+            .await
+            .unwrap();
+            if listening > 0 {
+                break;
+            }
+            assert!(start.elapsed() < WAIT, "the worker never listened");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    for round in 0..3 {
+        // A single enqueue into an empty queue, then a batch: each wakes the idle worker.
+        let one = queue.enqueue(&spec("quick", "q", round)).await.unwrap();
+        wait_status(&queue, one, JobStatus::Succeeded, Duration::from_secs(10)).await;
+        let many = queue
+            .enqueue_many(
+                &(0..20)
+                    .map(|i| spec("quick", "q", 100 + i))
+                    .collect::<Vec<_>>(),
+            )
+            .await
+            .unwrap();
+        for id in many {
+            wait_status(&queue, id, JobStatus::Succeeded, Duration::from_secs(10)).await;
+        }
+    }
+    shutdown.cancel();
+    tokio::time::timeout(WAIT, running)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
 }
