@@ -6,7 +6,7 @@
 //! prefetch while jobs finish quickly (it doubles after each job under 10 ms, up to 32, and
 //! drops to 0 after a slower one, so long jobs are never held back by a busy worker). A job
 //! claimed ahead keeps its heartbeat while it waits, never starts if aborted meanwhile, and
-//! goes back to `todo` at shutdown. An idle dispatcher sleeps until a wake-up (PostgreSQL
+//! goes back to `todo` if no slot frees within 4 × `quick_job` or at shutdown. An idle dispatcher sleeps until a wake-up (PostgreSQL
 //! `NOTIFY`, or the in-process notifier on SQLite) or the poll interval.
 //!
 //! Completions are group-committed: a completer task records the successes of all slots that
@@ -392,6 +392,9 @@ async fn dispatch(
     completed: &mpsc::UnboundedSender<ClaimedJob>,
 ) {
     let notify = inner.queue.notifier().clone();
+    // Jobs claimed ahead wait at most this long for a slot: longer means the slots run slow
+    // jobs, and another worker may be idle.
+    let hold = inner.config.quick_job.saturating_mul(4);
     loop {
         let permit = tokio::select! {
             permit = inner.slots.clone().acquire_owned() => match permit {
@@ -399,6 +402,11 @@ async fn dispatch(
                 Err(_) => return,
             },
             () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(hold), if !prefetched.is_empty() => {
+                inner.prefetch.store(0, Ordering::Relaxed);
+                release_prefetched(inner, std::mem::take(prefetched)).await;
+                continue;
+            }
         };
         while jobs.try_join_next().is_some() {}
         while prefetched.is_empty() {

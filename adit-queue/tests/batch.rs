@@ -41,6 +41,7 @@ on_both_backends!(
     completions_all_durable_after_shutdown,
     prefetched_job_released_on_shutdown,
     idle_worker_woken_without_polling,
+    busy_worker_gives_back_jobs_claimed_ahead,
 );
 
 async fn enqueue_many_in_caller_transaction(fx: Fixture) {
@@ -328,6 +329,70 @@ async fn idle_worker_woken_without_polling(fx: Fixture) {
             wait_status(&queue, id, JobStatus::Succeeded, Duration::from_secs(10)).await;
         }
     }
+    shutdown.cancel();
+    tokio::time::timeout(WAIT, running)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
+
+async fn busy_worker_gives_back_jobs_claimed_ahead(fx: Fixture) {
+    let queue = fx.queue().await;
+    let mut cfg = config(&["q"]);
+    // Jobs under 500 ms are quick; claimed-ahead jobs wait at most 2 s for the slot.
+    cfg.quick_job = Duration::from_millis(500);
+    let release_long = Arc::new(Notify::new());
+    let gate = release_long.clone();
+    let worker = Worker::new(queue.clone(), cfg)
+        .handle("quick", |_| async { Ok(()) })
+        .handle("long", move |_| {
+            let gate = gate.clone();
+            async move {
+                gate.notified().await;
+                Ok(())
+            }
+        });
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(worker.run(shutdown.clone()));
+    let warmup = queue
+        .enqueue_many(&(0..5).map(|i| spec("quick", "q", i)).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    for id in &warmup {
+        wait_status(&queue, *id, JobStatus::Succeeded, WAIT).await;
+    }
+    let ids = queue
+        .enqueue_many(&[
+            spec("long", "q", 10),
+            spec("quick", "q", 11),
+            spec("quick", "q", 12),
+        ])
+        .await
+        .unwrap();
+    let (long, behind) = (ids[0], &ids[1..]);
+    wait_status(&queue, long, JobStatus::Doing, WAIT).await;
+    // Claimed ahead with the long job; the slot stays busy, so they go back to the queue for
+    // another worker.
+    for id in behind {
+        wait_status(&queue, *id, JobStatus::Doing, WAIT).await;
+    }
+    for id in behind {
+        wait_status(&queue, *id, JobStatus::Todo, WAIT).await;
+    }
+    let other = WorkerId("other".to_owned());
+    let taken = queue
+        .claim_many(&other, &["q".to_owned()], 10)
+        .await
+        .unwrap();
+    let taken: Vec<JobId> = taken.iter().map(|j| j.job.id).collect();
+    assert_eq!(taken, behind.to_vec());
+    assert_eq!(
+        queue.job(long).await.unwrap().unwrap().status,
+        JobStatus::Doing
+    );
+    release_long.notify_one();
+    wait_status(&queue, long, JobStatus::Succeeded, WAIT).await;
     shutdown.cancel();
     tokio::time::timeout(WAIT, running)
         .await
