@@ -11,6 +11,7 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`store`] | [`JobQueue`]: connect (`postgres://`, `sqlite:`), migrations, enqueue in a caller's transaction, claim/complete/fail/retry/cancel/abort, heartbeats, dead-worker recovery, history counts and purge |
+//! | [`batch`] | batch enqueue (one statement, in a caller's transaction), claims of several jobs and group-committed completions |
 //! | [`worker`] | [`Worker`]: concurrency, handlers with a cancellation token, LISTEN/NOTIFY or in-process wake-ups with polling, heartbeats, graceful shutdown |
 //! | [`periodic`] | [`PeriodicTask`]: cron schedules, fired exactly once per slot across workers |
 //! | [`window`] | [`TimeWindow`]: hours (and days) in which a queue's jobs are claimed |
@@ -54,6 +55,7 @@
 //! # }
 //! ```
 
+pub mod batch;
 pub mod clock;
 pub mod error;
 pub mod migrate;

@@ -28,8 +28,20 @@ pub(crate) const QUEUE: Migrations = Migrations {
     table: "_adit_queue_migrations",
     // "adit-q" in ASCII.
     pg_lock: 0x6164_6974_2d71,
-    postgres: &[(1, include_str!("../migrations/postgres/0001_jobs.sql"))],
-    sqlite: &[(1, include_str!("../migrations/sqlite/0001_jobs.sql"))],
+    postgres: &[
+        (1, include_str!("../migrations/postgres/0001_jobs.sql")),
+        (
+            2,
+            include_str!("../migrations/postgres/0002_notify_when_idle.sql"),
+        ),
+    ],
+    sqlite: &[
+        (1, include_str!("../migrations/sqlite/0001_jobs.sql")),
+        (
+            2,
+            include_str!("../migrations/sqlite/0002_notify_when_idle.sql"),
+        ),
+    ],
 };
 
 impl Migrations {

@@ -37,6 +37,7 @@ macro_rules! job_columns {
          max_attempts, backoff, worker_id, created_at, started_at, finished_at, last_error"
     };
 }
+pub(crate) use job_columns;
 
 /// Reads a job row; `$args` turns the row's `args` column into a JSON value.
 macro_rules! read_job {
@@ -101,7 +102,7 @@ pub struct JobQueue {
 }
 
 #[derive(Clone, Debug)]
-enum Backend {
+pub(crate) enum Backend {
     Postgres(PgPool),
     Sqlite(SqlitePool),
 }
@@ -202,7 +203,12 @@ impl JobQueue {
         self.notify.notify_waiters();
     }
 
-    fn now(&self) -> DateTime<Utc> {
+    /// The database this queue runs on (batch operations live in their own module).
+    pub(crate) fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    pub(crate) fn now(&self) -> DateTime<Utc> {
         micros(self.clock.now())
     }
 
@@ -692,12 +698,12 @@ impl JobQueue {
     }
 }
 
-fn pg_job(row: &PgRow) -> Result<Job> {
+pub(crate) fn pg_job(row: &PgRow) -> Result<Job> {
     read_job!(row, "postgres", |row: &PgRow| row
         .try_get::<serde_json::Value, _>("args"))
 }
 
-fn sqlite_job(row: &SqliteRow) -> Result<Job> {
+pub(crate) fn sqlite_job(row: &SqliteRow) -> Result<Job> {
     read_job!(row, "sqlite", |row: &SqliteRow| {
         let text: String = row.try_get("args")?;
         serde_json::from_str::<serde_json::Value>(&text).map_err(|e| sqlx::Error::ColumnDecode {
@@ -713,13 +719,13 @@ fn parse_status(name: &str) -> Result<JobStatus> {
     })
 }
 
-fn backoff_json(backoff: &Backoff) -> Result<String> {
+pub(crate) fn backoff_json(backoff: &Backoff) -> Result<String> {
     serde_json::to_string(backoff).map_err(|e| Error::CorruptRow {
         reason: format!("backoff not serializable: {e}"),
     })
 }
 
-fn attempts_i32(n: u32) -> i32 {
+pub(crate) fn attempts_i32(n: u32) -> i32 {
     i32::try_from(n.max(1)).unwrap_or(i32::MAX)
 }
 

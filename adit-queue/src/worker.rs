@@ -1,24 +1,33 @@
 //! [`Worker`]: claims jobs of its queues and runs the registered task handlers.
 //!
-//! One worker runs `concurrency` claim loops. A loop claims the most urgent runnable job of
-//! the queues whose time window is open, runs its handler in its own tokio task (a panic
-//! fails the job instead of the worker) and records the outcome. Idle loops sleep until a
-//! wake-up (PostgreSQL `NOTIFY`, or the in-process notifier on SQLite) or the poll interval.
+//! A worker runs up to `concurrency` jobs at once, each in its own tokio task (a panic fails
+//! the job instead of the worker). One dispatcher claims, in one statement, the most urgent
+//! runnable jobs of the queues whose time window is open for all free slots, plus a small
+//! prefetch while jobs finish quickly (it doubles after each job under 10 ms, up to 32, and
+//! drops to 0 after a slower one, so long jobs are never held back by a busy worker). A job
+//! claimed ahead keeps its heartbeat while it waits, never starts if aborted meanwhile, and
+//! goes back to `todo` if no slot frees within 4 × `quick_job` or at shutdown. An idle dispatcher sleeps until a wake-up (PostgreSQL
+//! `NOTIFY`, or the in-process notifier on SQLite) or the poll interval.
 //!
-//! Beside the loops, the worker
+//! Completions are group-committed: a completer task records the successes of all slots that
+//! finished meanwhile in one transaction, while the slots already run their next jobs. Failures
+//! and releases are recorded by the job's own task.
+//!
+//! Beside the dispatcher, the worker
 //! - sends heartbeats for its running jobs every `heartbeat_interval`; the answer also tells
 //!   which of its jobs have an abort request (their [`JobContext::cancel`] token trips) or were
 //!   taken away after a missed heartbeat (the token trips too, and the outcome is dropped);
 //! - puts back jobs of dead workers: running jobs without a heartbeat for `stale_after`;
 //! - fires its periodic tasks' cron slots (each slot once across all workers).
 //!
-//! Shutdown (the token given to [`Worker::run`]) stops claiming, lets running jobs finish for
-//! up to `shutdown_timeout`, then trips their tokens and puts the ones that fail back to
-//! `todo` without counting the attempt.
+//! Shutdown (the token given to [`Worker::run`]) stops claiming, puts jobs claimed ahead back,
+//! lets running jobs finish for up to `shutdown_timeout`, then trips their tokens and puts the
+//! ones that fail back to `todo` without counting the attempt; pending completions are
+//! committed before [`Worker::run`] returns.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -26,6 +35,7 @@ use adit_core::queue::{ClaimedJob, Job, JobId, JobStatus, Queue, TaskError, Work
 use chrono::FixedOffset;
 use futures::future::BoxFuture;
 use sqlx::postgres::PgListener;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -33,6 +43,15 @@ use crate::error::Result;
 use crate::periodic::PeriodicTask;
 use crate::store::{JobQueue, NOTIFY_CHANNEL};
 use crate::window::{TimeWindow, is_open};
+
+/// Default of [`WorkerConfig::quick_job`].
+const QUICK_JOB: Duration = Duration::from_millis(10);
+/// Most jobs claimed ahead of the free slots.
+const MAX_PREFETCH: usize = 32;
+/// Most completions recorded in one transaction.
+const MAX_COMPLETIONS: usize = 512;
+/// Attempts at recording a job's outcome before leaving it to dead-worker recovery.
+const RECORD_ATTEMPTS: u32 = 5;
 
 /// What a task handler returns.
 pub type TaskResult = std::result::Result<(), TaskError>;
@@ -63,11 +82,16 @@ pub struct WorkerConfig {
     pub utc_offset: FixedOffset,
     /// How often due cron slots are looked for.
     pub periodic_interval: Duration,
+    /// Jobs that run shorter than this let the worker claim ahead of its free slots (up to 32
+    /// jobs, doubling per quick job); a longer one turns that off until jobs are quick again.
+    /// `Duration::ZERO` never claims ahead.
+    pub quick_job: Duration,
 }
 
 impl WorkerConfig {
     /// Defaults for `queues`: concurrency 1, poll 1 s, heartbeat 1 s, stale after 30 s,
-    /// shutdown timeout 30 s, stop timeout 30 s, no windows, UTC.
+    /// shutdown timeout 30 s, stop timeout 30 s, no windows, UTC, claim ahead while jobs take
+    /// under 10 ms.
     pub fn new<S: Into<String>>(queues: impl IntoIterator<Item = S>) -> Self {
         WorkerConfig {
             queues: queues.into_iter().map(Into::into).collect(),
@@ -81,6 +105,7 @@ impl WorkerConfig {
             utc_offset: FixedOffset::east_opt(0)
                 .unwrap_or_else(|| FixedOffset::west_opt(0).unwrap_or_else(|| unreachable!())),
             periodic_interval: Duration::from_secs(1),
+            quick_job: QUICK_JOB,
         }
     }
 
@@ -214,9 +239,11 @@ impl Worker {
         let inner = Arc::new(Inner {
             queue: self.queue,
             id: self.id,
+            slots: Arc::new(Semaphore::new(self.config.concurrency.max(1))),
             config: self.config,
             handlers: self.handlers,
             running: Mutex::new(HashMap::new()),
+            prefetch: AtomicUsize::new(0),
         });
         tracing::info!(worker = %inner.id, queues = ?inner.config.queues, "worker started");
         let background = CancellationToken::new();
@@ -232,28 +259,36 @@ impl Worker {
                 shutdown.clone(),
             ));
         }
-        let mut loops = JoinSet::new();
-        for _ in 0..inner.config.concurrency {
-            loops.spawn(claim_loop(inner.clone(), shutdown.clone()));
-        }
+        let (completed, to_complete) = mpsc::unbounded_channel();
+        let completer = tokio::spawn(complete_jobs(inner.clone(), to_complete));
+        let mut jobs = JoinSet::new();
+        let mut prefetched = VecDeque::new();
 
-        shutdown.cancelled().await;
+        dispatch(&inner, &shutdown, &mut jobs, &mut prefetched, &completed).await;
+        release_prefetched(&inner, prefetched).await;
         let drained = tokio::time::timeout(inner.config.shutdown_timeout, async {
-            while loops.join_next().await.is_some() {}
+            while jobs.join_next().await.is_some() {}
         })
         .await;
         if drained.is_err() {
             tracing::warn!(worker = %inner.id, "shutdown timeout: stopping running jobs");
             inner.trip_all(REASON_SHUTDOWN);
             let stopped = tokio::time::timeout(inner.config.stop_timeout, async {
-                while loops.join_next().await.is_some() {}
+                while jobs.join_next().await.is_some() {}
             })
             .await;
             if stopped.is_err() {
                 // Handlers that ignore their token: their jobs stay `doing` without heartbeat
                 // and another worker recovers them after `stale_after`.
-                loops.abort_all();
+                jobs.abort_all();
+                while jobs.join_next().await.is_some() {}
             }
+        }
+        // Every finished job's completion is committed before the worker stops (heartbeats
+        // keep their rows alive meanwhile).
+        drop(completed);
+        if let Err(e) = completer.await {
+            tracing::warn!(worker = %inner.id, error = %e, "completer stopped abnormally");
         }
         background.cancel();
         while helpers.join_next().await.is_some() {}
@@ -267,12 +302,23 @@ struct Running {
     reason: Arc<AtomicU8>,
 }
 
+/// A claimed job waiting for a free slot, already watched by the heartbeats.
+struct Prefetched {
+    claimed: ClaimedJob,
+    token: CancellationToken,
+    reason: Arc<AtomicU8>,
+}
+
 struct Inner {
     queue: JobQueue,
     id: WorkerId,
     config: WorkerConfig,
     handlers: HashMap<String, Handler>,
     running: Mutex<HashMap<JobId, Running>>,
+    /// One permit per job that may run at once.
+    slots: Arc<Semaphore>,
+    /// Jobs claimed beyond the free slots: grows while jobs finish quickly, 0 otherwise.
+    prefetch: AtomicUsize,
 }
 
 impl Inner {
@@ -319,52 +365,145 @@ impl Inner {
             .cloned()
             .collect()
     }
-}
 
-async fn claim_loop(inner: Arc<Inner>, shutdown: CancellationToken) {
-    let notify = inner.queue.notifier().clone();
-    while !shutdown.is_cancelled() {
-        // Registered before the claim, so a wake-up between an empty claim and the wait counts.
-        let notified = notify.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        let open = inner.open_queues();
-        match inner.queue.claim(&inner.id, &open).await {
-            Ok(Some(job)) => run_job(&inner, job).await,
-            Ok(None) => {
-                tokio::select! {
-                    () = &mut notified => {}
-                    () = tokio::time::sleep(inner.config.poll_interval) => {}
-                    () = shutdown.cancelled() => {}
-                }
-            }
-            Err(e) => {
-                tracing::warn!(worker = %inner.id, error = %e, "claim failed");
-                tokio::select! {
-                    () = tokio::time::sleep(inner.config.poll_interval) => {}
-                    () = shutdown.cancelled() => {}
-                }
-            }
+    /// Learns from a job's run time how far to claim ahead: quick jobs double the prefetch,
+    /// a slow one turns it off, so long jobs are never held back by a busy worker.
+    fn learn(&self, took: Duration) {
+        if took < self.config.quick_job {
+            let _ = self
+                .prefetch
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                    Some((n * 2).clamp(1, MAX_PREFETCH))
+                });
+        } else {
+            self.prefetch.store(0, Ordering::Relaxed);
         }
     }
 }
 
-async fn run_job(inner: &Arc<Inner>, claimed: ClaimedJob) {
+/// Hands claimed jobs to free slots until `shutdown` trips. One claim statement fetches the
+/// jobs for all free slots (plus the adaptive prefetch); an idle dispatcher sleeps until a
+/// wake-up or the poll interval, so one notification costs one claim, not one per slot.
+async fn dispatch(
+    inner: &Arc<Inner>,
+    shutdown: &CancellationToken,
+    jobs: &mut JoinSet<()>,
+    prefetched: &mut VecDeque<Prefetched>,
+    completed: &mpsc::UnboundedSender<ClaimedJob>,
+) {
+    let notify = inner.queue.notifier().clone();
+    // Jobs claimed ahead wait at most this long for a slot: longer means the slots run slow
+    // jobs, and another worker may be idle.
+    let hold = inner.config.quick_job.saturating_mul(4);
+    loop {
+        let permit = tokio::select! {
+            permit = inner.slots.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => return,
+            },
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(hold), if !prefetched.is_empty() => {
+                inner.prefetch.store(0, Ordering::Relaxed);
+                release_prefetched(inner, std::mem::take(prefetched)).await;
+                continue;
+            }
+        };
+        while jobs.try_join_next().is_some() {}
+        while prefetched.is_empty() {
+            if shutdown.is_cancelled() {
+                return;
+            }
+            // Registered before the claim, so a wake-up between an empty claim and the wait
+            // counts.
+            let notified = notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let open = inner.open_queues();
+            let want = inner.slots.available_permits() + 1 + inner.prefetch.load(Ordering::Relaxed);
+            match inner.queue.claim_many(&inner.id, &open, want).await {
+                Ok(claimed) if !claimed.is_empty() => {
+                    let mut running = inner.running();
+                    for claimed in claimed {
+                        let token = CancellationToken::new();
+                        let reason = Arc::new(AtomicU8::new(REASON_NONE));
+                        running.insert(
+                            claimed.job.id,
+                            Running {
+                                token: token.clone(),
+                                reason: reason.clone(),
+                            },
+                        );
+                        prefetched.push_back(Prefetched {
+                            claimed,
+                            token,
+                            reason,
+                        });
+                    }
+                }
+                Ok(_) => {
+                    tokio::select! {
+                        () = &mut notified => {}
+                        () = tokio::time::sleep(inner.config.poll_interval) => {}
+                        () = shutdown.cancelled() => {}
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(worker = %inner.id, error = %e, "claim failed");
+                    tokio::select! {
+                        () = tokio::time::sleep(inner.config.poll_interval) => {}
+                        () = shutdown.cancelled() => {}
+                    }
+                }
+            }
+        }
+        if shutdown.is_cancelled() {
+            return;
+        }
+        if let Some(job) = prefetched.pop_front() {
+            jobs.spawn(run_job(inner.clone(), job, permit, completed.clone()));
+        }
+    }
+}
+
+/// Puts jobs claimed ahead but never started back to `todo` (attempt not counted), so another
+/// worker can take them at once.
+async fn release_prefetched(inner: &Arc<Inner>, prefetched: VecDeque<Prefetched>) {
+    for job in prefetched {
+        inner.running().remove(&job.claimed.job.id);
+        if let Err(e) = inner.queue.release(&job.claimed).await {
+            tracing::warn!(worker = %inner.id, job = job.claimed.job.id.0, error = %e,
+                "releasing a prefetched job failed; it is recovered once its heartbeat is stale");
+        }
+    }
+}
+
+async fn run_job(
+    inner: Arc<Inner>,
+    job: Prefetched,
+    _slot: OwnedSemaphorePermit,
+    completed: mpsc::UnboundedSender<ClaimedJob>,
+) {
+    let Prefetched {
+        claimed,
+        token,
+        reason,
+    } = job;
     let id = claimed.job.id;
-    let token = CancellationToken::new();
-    let reason = Arc::new(AtomicU8::new(REASON_NONE));
-    inner.running().insert(
-        id,
-        Running {
-            token: token.clone(),
-            reason: reason.clone(),
-        },
-    );
+    if reason_of(reason.load(Ordering::SeqCst)) == Some(StopReason::Lost) {
+        // Taken away (heartbeat missed) while it waited for a slot: never started.
+        inner.running().remove(&id);
+        return;
+    }
+    let started = Instant::now();
     let result = match inner.handlers.get(&claimed.job.task) {
         None => Err(TaskError::permanent(format!(
             "worker {} has no handler for task `{}`",
             inner.id, claimed.job.task
         ))),
+        // Aborted while it waited for a slot: it never starts.
+        Some(_) if reason_of(reason.load(Ordering::SeqCst)) == Some(StopReason::Abort) => {
+            Err(TaskError::permanent("aborted before it started".to_owned()))
+        }
         Some(handler) => {
             let ctx = JobContext {
                 job: claimed.job.clone(),
@@ -378,6 +517,7 @@ async fn run_job(inner: &Arc<Inner>, claimed: ClaimedJob) {
             }
         }
     };
+    inner.learn(started.elapsed());
     inner.running().remove(&id);
     let outcome = match (reason_of(reason.load(Ordering::SeqCst)), &result) {
         (Some(StopReason::Lost), _) => {
@@ -385,15 +525,21 @@ async fn run_job(inner: &Arc<Inner>, claimed: ClaimedJob) {
             return;
         }
         (Some(StopReason::Shutdown), Err(_)) => "release",
-        (_, Ok(())) => "complete",
+        (_, Ok(())) => {
+            // Group commit: the completer records it with the other finished jobs, while this
+            // slot takes the next job.
+            if let Err(unsent) = completed.send(claimed) {
+                record_complete(&inner, &unsent.0).await;
+            }
+            return;
+        }
         (_, Err(_)) => "fail",
     };
     // The outcome must reach the database: a lost update would let the job be recovered and
     // run again. Retry briefly before giving up to the dead-worker recovery.
-    for attempt in 0..5u32 {
+    for attempt in 0..RECORD_ATTEMPTS {
         let done = match (outcome, &result) {
             ("release", _) => inner.queue.release(&claimed).await.map(|_| ()),
-            ("complete", _) => inner.queue.complete(&claimed).await.map(|_| ()),
             (_, Err(error)) => inner.queue.fail(&claimed, error).await.map(|_| ()),
             (_, Ok(())) => inner.queue.complete(&claimed).await.map(|_| ()),
         };
@@ -404,6 +550,44 @@ async fn run_job(inner: &Arc<Inner>, claimed: ClaimedJob) {
                 tokio::time::sleep(Duration::from_millis(200) * (attempt + 1)).await;
             }
         }
+    }
+}
+
+/// Records one completion on its own (the completer is gone).
+async fn record_complete(inner: &Inner, claimed: &ClaimedJob) {
+    for attempt in 0..RECORD_ATTEMPTS {
+        match inner.queue.complete(claimed).await {
+            Ok(_) => return,
+            Err(e) => {
+                tracing::warn!(worker = %inner.id, job = claimed.job.id.0, error = %e, "recording the outcome failed");
+                tokio::time::sleep(Duration::from_millis(200) * (attempt + 1)).await;
+            }
+        }
+    }
+}
+
+/// Records the completions of finished jobs, all that are waiting in one transaction: while
+/// one commit waits for its WAL flush, the next batch gathers.
+async fn complete_jobs(inner: Arc<Inner>, mut finished: mpsc::UnboundedReceiver<ClaimedJob>) {
+    let mut batch = Vec::new();
+    while finished.recv_many(&mut batch, MAX_COMPLETIONS).await > 0 {
+        let ids: Vec<JobId> = batch.iter().map(|j| j.job.id).collect();
+        for attempt in 0..RECORD_ATTEMPTS {
+            match inner.queue.complete_many(&inner.id, &ids).await {
+                Ok(done) if done.len() < ids.len() => {
+                    for id in ids.iter().filter(|id| !done.contains(id)) {
+                        tracing::warn!(worker = %inner.id, job = id.0, "job was recovered by another worker; completion dropped");
+                    }
+                    break;
+                }
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(worker = %inner.id, jobs = ids.len(), error = %e, "recording completions failed");
+                    tokio::time::sleep(Duration::from_millis(200) * (attempt + 1)).await;
+                }
+            }
+        }
+        batch.clear();
     }
 }
 
