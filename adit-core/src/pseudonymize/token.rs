@@ -300,13 +300,7 @@ impl Pass<'_> {
     }
 
     /// A sequence, item by item, re-encoded with undefined lengths.
-    fn sequence(
-        &mut self,
-        e: &Element<'_>,
-        bytes: &[u8],
-        scrub: bool,
-        depth: usize,
-    ) -> Option<()> {
+    fn sequence(&mut self, e: &Element<'_>, bytes: &[u8], scrub: bool, depth: usize) -> Option<()> {
         if depth >= MAX_DEPTH {
             return None;
         }
@@ -473,10 +467,7 @@ impl Pass<'_> {
 
     /// `apply::Walk::scrub`.
     fn scrub(&mut self, e: &Element<'_>) -> Option<()> {
-        let cleanable = matches!(
-            &e.vr,
-            b"LO" | b"LT" | b"PN" | b"SH" | b"ST" | b"UC" | b"UT"
-        );
+        let cleanable = matches!(&e.vr, b"LO" | b"LT" | b"PN" | b"SH" | b"ST" | b"UC" | b"UT");
         if !cleanable || self.identifiers.is_empty() {
             return self.keep(e);
         }
@@ -540,7 +531,12 @@ struct Put {
 
 /// What `Pseudonymizer::pseudonymize_data_set` puts after the walk, in tag order. `None` if
 /// any of it is not ASCII (the object path then converts the data set to UTF-8).
-fn puts(p: &Pseudonymizer, pseudonym: &str, study_date: &str, study_time: &str) -> Option<Vec<Put>> {
+fn puts(
+    p: &Pseudonymizer,
+    pseudonym: &str,
+    study_date: &str,
+    study_time: &str,
+) -> Option<Vec<Put>> {
     let config = &p.config;
     let mut texts: Vec<(u32, [u8; 2], String)> = vec![
         (0x0010_0010, *b"PN", pseudonym.to_owned()),
@@ -573,7 +569,10 @@ fn puts(p: &Pseudonymizer, pseudonym: &str, study_date: &str, study_time: &str) 
         (DateHandling::Remove, Profile::Basic) => "REMOVED",
     };
     texts.push((0x0028_0303, *b"CS", temporal.to_owned()));
-    if !texts.iter().all(|(_, _, t)| plain(t.as_bytes()) && t.is_ascii()) {
+    if !texts
+        .iter()
+        .all(|(_, _, t)| plain(t.as_bytes()) && t.is_ascii())
+    {
         return None;
     }
     let mut puts = Vec::with_capacity(texts.len() + 1);
@@ -618,15 +617,18 @@ fn summary(bytes: &[u8]) -> Option<(InMemDicomObject, Option<String>, Option<Str
         let e = Element::parse(bytes, pos)?;
         pos = e.end;
         let tag = u32_tag(e.tag);
-        let interesting = FOLDER.contains(&tag)
-            || tag == tags::SOP_CLASS_UID
-            || tag == tags::SOP_INSTANCE_UID;
+        let interesting =
+            FOLDER.contains(&tag) || tag == tags::SOP_CLASS_UID || tag == tags::SOP_INSTANCE_UID;
         if !interesting || !e.is_text() {
             continue;
         }
         // The pass only writes plain ASCII text.
         let value = std::str::from_utf8(e.value).ok()?;
-        let uid = || Some(trimmed(e.value)).filter(|v| !v.is_empty()).map(str::to_owned);
+        let uid = || {
+            Some(trimmed(e.value))
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
         if tag == tags::SOP_CLASS_UID {
             sop_class = uid();
         } else if tag == tags::SOP_INSTANCE_UID {

@@ -54,7 +54,9 @@ fn agree(p: &Pseudonymizer, dataset: &[u8], ts: &str) -> bool {
     let (Some(fast), Some(full)) = (fast, full) else {
         return false;
     };
-    let head_end = split::split_before_pixel_data(dataset, true).unwrap().head_end;
+    let head_end = split::split_before_pixel_data(dataset, true)
+        .unwrap()
+        .head_end;
     let took_tokens = token::rewrite(p, &dataset[..head_end]).is_some();
     if fast.head_bytes != full.head_bytes {
         let ts = TransferSyntaxRegistry.get(ts).unwrap();
@@ -104,7 +106,11 @@ fn seq(tag: Tag, items: Vec<InMemDicomObject>) -> DataElement<InMemDicomObject> 
 /// dummied and cleaned attributes), private tags, multi-valued UIDs and dates.
 fn busy() -> InMemDicomObject {
     let reference = InMemDicomObject::from_element_iter([
-        DataElement::new(tags::REFERENCED_SOP_CLASS_UID, VR::UI, uids::CT_IMAGE_STORAGE),
+        DataElement::new(
+            tags::REFERENCED_SOP_CLASS_UID,
+            VR::UI,
+            uids::CT_IMAGE_STORAGE,
+        ),
         DataElement::new(tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, "1.2.3.4.5.1"),
         DataElement::new(tags::PATIENT_ID, VR::LO, "PID-4711"),
         seq(
@@ -138,7 +144,10 @@ fn busy() -> InMemDicomObject {
         DataElement::new(tags::STUDY_DESCRIPTION, VR::LO, "CT Thorax Doe"),
         DataElement::new(tags::SERIES_DESCRIPTION, VR::LO, "Thorax for Mueller\\Jane"),
         DataElement::new(tags::OPERATORS_NAME, VR::PN, "SMITH^J\\ROE^R"),
-        seq(tags::REFERENCED_IMAGE_SEQUENCE, vec![reference.clone(), reference.clone()]),
+        seq(
+            tags::REFERENCED_IMAGE_SEQUENCE,
+            vec![reference.clone(), reference.clone()],
+        ),
         seq(tags::REFERENCED_STUDY_SEQUENCE, vec![reference.clone()]),
         seq(tags::REQUEST_ATTRIBUTES_SEQUENCE, vec![reference.clone()]),
         seq(tags::SOURCE_IMAGE_SEQUENCE, vec![]),
@@ -151,7 +160,11 @@ fn busy() -> InMemDicomObject {
         DataElement::new(tags::PATIENT_WEIGHT, VR::DS, "71.5"),
         DataElement::new(tags::PATIENT_COMMENTS, VR::LT, "Mueller, call 555"),
         DataElement::new(Tag(0x0011, 0x0010), VR::LO, "VENDOR"),
-        DataElement::new(Tag(0x0011, 0x1001), VR::UN, PrimitiveValue::from(vec![1_u8, 2])),
+        DataElement::new(
+            Tag(0x0011, 0x1001),
+            VR::UN,
+            PrimitiveValue::from(vec![1_u8, 2]),
+        ),
         seq(Tag(0x0011, 0x1002), vec![reference.clone()]),
         DataElement::new(tags::DEVICE_SERIAL_NUMBER, VR::LO, "SN-1"),
         DataElement::new(tags::SOFTWARE_VERSIONS, VR::LO, "1.0\\2.0"),
@@ -161,20 +174,26 @@ fn busy() -> InMemDicomObject {
         DataElement::new(tags::STUDY_ID, VR::SH, "S1"),
         DataElement::new(tags::SERIES_NUMBER, VR::IS, "3"),
         DataElement::new(tags::FRAME_OF_REFERENCE_UID, VR::UI, "1.2.3.9"),
-        DataElement::new(
-            tags::IMAGE_POSITION_PATIENT,
-            VR::DS,
-            "-125\\-125\\12.5",
-        ),
+        DataElement::new(tags::IMAGE_POSITION_PATIENT, VR::DS, "-125\\-125\\12.5"),
         DataElement::new(tags::IMAGE_COMMENTS, VR::LT, "Scan of Hans Mueller"),
         DataElement::new(tags::ROWS, VR::US, PrimitiveValue::from(2_u16)),
         DataElement::new(tags::COLUMNS, VR::US, PrimitiveValue::from(2_u16)),
-        DataElement::new(tags::PIXEL_REPRESENTATION, VR::US, PrimitiveValue::from(1_u16)),
-        DataElement::new(tags::SMALLEST_IMAGE_PIXEL_VALUE, VR::SS, PrimitiveValue::from(-3_i16)),
+        DataElement::new(
+            tags::PIXEL_REPRESENTATION,
+            VR::US,
+            PrimitiveValue::from(1_u16),
+        ),
+        DataElement::new(
+            tags::SMALLEST_IMAGE_PIXEL_VALUE,
+            VR::SS,
+            PrimitiveValue::from(-3_i16),
+        ),
         DataElement::new(tags::RESCALE_SLOPE, VR::DS, "1"),
-        DataElement::new(tags::FRAME_INCREMENT_POINTER, VR::AT, PrimitiveValue::Tags(
-            [tags::FRAME_TIME].into_iter().collect(),
-        )),
+        DataElement::new(
+            tags::FRAME_INCREMENT_POINTER,
+            VR::AT,
+            PrimitiveValue::Tags([tags::FRAME_TIME].into_iter().collect()),
+        ),
         DataElement::new(Tag(0x0018, 0x9004), VR::CS, "PRODUCT"),
         DataElement::new(tags::RECOGNIZABLE_VISUAL_FEATURES, VR::CS, "NO"),
         DataElement::new(tags::DATE_TIME, VR::DT, "20200115\\bad"),
@@ -182,7 +201,11 @@ fn busy() -> InMemDicomObject {
         DataElement::new(tags::WINDOW_CENTER, VR::DS, "40"),
         DataElement::new(Tag(0x0040, 0xA160), VR::UT, "Findings for Mueller: none"),
         DataElement::new(tags::RETRIEVE_URL, VR::UR, "http://example.org/x"),
-        DataElement::new(Tag(0x6000, 0x3000), VR::OW, PrimitiveValue::from(vec![0_u8; 4])),
+        DataElement::new(
+            Tag(0x6000, 0x3000),
+            VR::OW,
+            PrimitiveValue::from(vec![0_u8; 4]),
+        ),
     ])
 }
 
@@ -237,14 +260,26 @@ mod raw {
 
 fn hand_made(odd_text: bool, extra: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     let mut item = Vec::new();
-    raw::el(&mut item, 0x0008, 0x1150, b"UI", b"1.2.840.10008.5.1.4.1.1.2\0");
+    raw::el(
+        &mut item,
+        0x0008,
+        0x1150,
+        b"UI",
+        b"1.2.840.10008.5.1.4.1.1.2\0",
+    );
     raw::el(&mut item, 0x0008, 0x1155, b"UI", b"1.2.3.4\0\\1.2.3.5\0");
     let mut nested = Vec::new();
     raw::el(&mut nested, 0x0008, 0x0000, b"UL", &8_u32.to_le_bytes());
     raw::el(&mut nested, 0x0010, 0x0020, b"LO", b"PID7");
     let mut d = Vec::new();
     raw::el(&mut d, 0x0008, 0x0000, b"UL", &100_u32.to_le_bytes());
-    raw::el(&mut d, 0x0008, 0x0016, b"UI", b"1.2.840.10008.5.1.4.1.1.2\0");
+    raw::el(
+        &mut d,
+        0x0008,
+        0x0016,
+        b"UI",
+        b"1.2.840.10008.5.1.4.1.1.2\0",
+    );
     raw::el(&mut d, 0x0008, 0x0018, b"UI", b"1.2.3\0");
     raw::el(&mut d, 0x0008, 0x0020, b"DA", b"20200101");
     if odd_text {
@@ -270,7 +305,10 @@ fn defined_lengths_group_lengths_and_odd_text_match_the_object_path() {
     for odd in [false, true] {
         let bytes = hand_made(odd, |_| {});
         for p in configs() {
-            assert!(agree(&p, &bytes, uids::EXPLICIT_VR_LITTLE_ENDIAN), "odd {odd}");
+            assert!(
+                agree(&p, &bytes, uids::EXPLICIT_VR_LITTLE_ENDIAN),
+                "odd {odd}"
+            );
         }
     }
 }
@@ -306,7 +344,9 @@ fn a_private_undefined_length_un_sequence_is_skipped() {
 fn surprises_hand_over_to_the_object_path() {
     let p = Pseudonymizer::new(PseudonymizerConfig::adit(secret())).unwrap();
     let handed_over = |bytes: &[u8]| {
-        let head_end = split::split_before_pixel_data(bytes, true).unwrap().head_end;
+        let head_end = split::split_before_pixel_data(bytes, true)
+            .unwrap()
+            .head_end;
         token::rewrite(&p, &bytes[..head_end]).is_none()
     };
     // Text that is not ASCII (the character set may need transcoding).
@@ -315,7 +355,11 @@ fn surprises_hand_over_to_the_object_path() {
     assert!(handed_over(&with_pixels(latin)));
     // A De-identification Method from an earlier run is merged with ours.
     let mut again = busy();
-    again.put(DataElement::new(tags::DEIDENTIFICATION_METHOD, VR::LO, "OTHER"));
+    again.put(DataElement::new(
+        tags::DEIDENTIFICATION_METHOD,
+        VR::LO,
+        "OTHER",
+    ));
     assert!(handed_over(&with_pixels(again)));
     // Tags out of order.
     let unordered = hand_made(false, |d| raw::el(d, 0x0008, 0x0050, b"SH", b"A1"));
@@ -338,10 +382,12 @@ fn surprises_hand_over_to_the_object_path() {
     ));
     assert!(handed_over(&with_pixels(signed)));
     // A pseudonym that is not ASCII (the object path switches to UTF-8).
-    let umlaut = Pseudonymizer::new(PseudonymizerConfig::adit(secret()).with_pseudonym("JÖRG"))
-        .unwrap();
+    let umlaut =
+        Pseudonymizer::new(PseudonymizerConfig::adit(secret()).with_pseudonym("JÖRG")).unwrap();
     let bytes = with_pixels(busy());
-    let head_end = split::split_before_pixel_data(&bytes, true).unwrap().head_end;
+    let head_end = split::split_before_pixel_data(&bytes, true)
+        .unwrap()
+        .head_end;
     assert!(token::rewrite(&umlaut, &bytes[..head_end]).is_none());
     for bytes in [unordered, odd, bytes] {
         for p in [&p, &umlaut] {
