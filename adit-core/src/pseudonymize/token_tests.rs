@@ -442,9 +442,19 @@ fn pydicom_test_files_match_where_present() {
     let (mut tokens, mut compared) = (0, 0);
     for entry in entries {
         let path = entry.unwrap().path();
+        // dicom-rs reads this file's undefined-length UN sequence into a value of a bogus
+        // size: minutes of zero-filling in an unoptimized build.
+        if path.file_name().is_some_and(|n| n == "UN_sequence.dcm") {
+            continue;
+        }
+        // Large multi-frame files only cost test time: their heads are like the others'.
+        let small = std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() < 1 << 20);
         let Ok(bytes) = std::fs::read(&path) else {
             continue;
         };
+        if !small {
+            continue;
+        }
         let Ok(instance) = Instance::from_part10(bytes) else {
             continue;
         };
@@ -455,7 +465,12 @@ fn pydicom_test_files_match_where_present() {
         let Ok(dataset) = instance.dataset_bytes() else {
             continue;
         };
-        if split::split_before_pixel_data(&dataset, true).is_none() {
+        // Heads beyond the first read (waveforms, large multi-frame headers) only cost test
+        // time in the unoptimized object path.
+        let Some(split) = split::split_before_pixel_data(&dataset, true) else {
+            continue;
+        };
+        if split.head_end > 64 * 1024 {
             continue;
         }
         for p in configs() {
