@@ -46,6 +46,16 @@ pub(super) fn is_identifying(tag: dicom_core::Tag) -> bool {
     IDENTIFYING.contains(&tag)
 }
 
+/// The highest tag [`is_identifying`] accepts: a pass over the encoded elements can stop
+/// looking after it.
+pub(super) fn last_identifying() -> dicom_core::Tag {
+    IDENTIFYING
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(dicom_core::Tag(0, 0))
+}
+
 /// Identifying words of one instance, lower case, longest first.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Identifiers {

@@ -80,8 +80,6 @@ const ITEM_END: u32 = 0xFFFE_E00D;
 const SEQUENCE_END: u32 = 0xFFFE_E0DD;
 /// Pixel Representation: a non-zero value makes dicom-rs read `US or SS` attributes as SS.
 const PIXEL_REPRESENTATION: u32 = 0x0028_0103;
-/// The last tag the prescan needs (Study ID, the highest identifying attribute).
-const PRESCAN_END: u32 = 0x0020_0010;
 
 /// The top-level values the pass needs before it starts writing.
 #[derive(Default)]
@@ -96,10 +94,13 @@ struct Prescan<'a> {
 impl<'a> Prescan<'a> {
     fn run(head: &'a [u8]) -> Option<Self> {
         let mut found = Self::default();
+        // Past the last identifying attribute (and the tags below) there is nothing to find.
+        let last = clean::last_identifying();
+        let last = ((u32::from(last.group()) << 16) | u32::from(last.element())).max(0x0012_0064);
         let mut pos = 0;
         while pos < head.len() {
             let (tag, end) = element_end_at(head, pos)?;
-            if tag > PRESCAN_END {
+            if tag > last {
                 break;
             }
             let wanted = match tag {

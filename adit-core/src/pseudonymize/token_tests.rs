@@ -175,7 +175,11 @@ fn busy() -> InMemDicomObject {
         DataElement::new(tags::SERIES_NUMBER, VR::IS, "3"),
         DataElement::new(tags::FRAME_OF_REFERENCE_UID, VR::UI, "1.2.3.9"),
         DataElement::new(tags::IMAGE_POSITION_PATIENT, VR::DS, "-125\\-125\\12.5"),
-        DataElement::new(tags::IMAGE_COMMENTS, VR::LT, "Scan of Hans Mueller"),
+        DataElement::new(
+            tags::IMAGE_COMMENTS,
+            VR::LT,
+            "Scan of Hans Mueller for Richard",
+        ),
         DataElement::new(tags::ROWS, VR::US, PrimitiveValue::from(2_u16)),
         DataElement::new(tags::COLUMNS, VR::US, PrimitiveValue::from(2_u16)),
         DataElement::new(
@@ -199,7 +203,12 @@ fn busy() -> InMemDicomObject {
         DataElement::new(tags::DATE_TIME, VR::DT, "20200115\\bad"),
         DataElement::new(tags::PIXEL_SPACING, VR::DS, "0.5\\0.5"),
         DataElement::new(tags::WINDOW_CENTER, VR::DS, "40"),
-        DataElement::new(Tag(0x0040, 0xA160), VR::UT, "Findings for Mueller: none"),
+        DataElement::new(tags::REQUESTING_PHYSICIAN, VR::PN, "ROE^RICHARD"),
+        DataElement::new(
+            Tag(0x0040, 0xA160),
+            VR::UT,
+            "Findings for Mueller: none, Roe",
+        ),
         DataElement::new(tags::RETRIEVE_URL, VR::UR, "http://example.org/x"),
         DataElement::new(
             Tag(0x6000, 0x3000),
