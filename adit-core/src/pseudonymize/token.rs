@@ -155,9 +155,8 @@ impl<'a> Element<'a> {
             return None;
         }
         let vr: [u8; 2] = bytes.get(pos + 4..pos + 6)?.try_into().ok()?;
-        if VR::from_binary(vr).is_none() {
-            return None;
-        }
+        // A VR dicom-rs does not know: object path.
+        VR::from_binary(vr)?;
         let (start, len) = if long_header(vr) {
             (pos + 12, u32_at(bytes, pos + 8)?)
         } else {
