@@ -41,6 +41,21 @@ const IDENTIFYING: &[dicom_core::Tag] = &[
     tags::DEVICE_SERIAL_NUMBER,
 ];
 
+/// Whether text cleaning looks for the values of `tag` (top-level attributes only).
+pub(super) fn is_identifying(tag: dicom_core::Tag) -> bool {
+    IDENTIFYING.contains(&tag)
+}
+
+/// The highest tag [`is_identifying`] accepts: a pass over the encoded elements can stop
+/// looking after it.
+pub(super) fn last_identifying() -> dicom_core::Tag {
+    IDENTIFYING
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(dicom_core::Tag(0, 0))
+}
+
 /// Identifying words of one instance, lower case, longest first.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Identifiers {
@@ -51,6 +66,16 @@ impl Identifiers {
     /// Collects the identifying values of `object` (top level): whole values and, for names
     /// and addresses, their parts.
     pub(super) fn collect(object: &InMemDicomObject) -> Self {
+        let values: Vec<String> = IDENTIFYING
+            .iter()
+            .flat_map(|&tag| element_strings(object, tag))
+            .collect();
+        Self::from_values(values.iter().map(String::as_str))
+    }
+
+    /// Collects identifying words from the values of the [`is_identifying`] attributes
+    /// (trimmed, empty ones left out), in any order.
+    pub(super) fn from_values<'a>(values: impl IntoIterator<Item = &'a str>) -> Self {
         let mut words: Vec<Vec<char>> = Vec::new();
         let mut add = |w: &str, min: usize| {
             let w = w.trim();
@@ -58,13 +83,11 @@ impl Identifiers {
                 words.push(w.to_lowercase().chars().collect());
             }
         };
-        for &tag in IDENTIFYING {
-            for value in element_strings(object, tag) {
-                add(&value, 3);
-                // Name components and address words: `DOE^JANE`, `1 Example Street, Town`.
-                for part in value.split(['^', '=', ' ', ',', '/', '-']) {
-                    add(part, 2);
-                }
+        for value in values {
+            add(value, 3);
+            // Name components and address words: `DOE^JANE`, `1 Example Street, Town`.
+            for part in value.split(['^', '=', ' ', ',', '/', '-']) {
+                add(part, 2);
             }
         }
         words.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));

@@ -13,7 +13,8 @@
 //! Internals, one job per file: `keyed` (HMAC-SHA256 derivations), `dates` (day shifts),
 //! `clean` (identifying words out of text), `rules` (row + options → rule), `apply` (the
 //! recursive walk), `marks` (de-identification marks), `split` (find Pixel Data in the bytes
-//! so it is copied, never decoded).
+//! so it is copied, never decoded), `token` (the same rules applied to the encoded head
+//! element by element, with the object path as the fallback).
 //!
 //! # What is done to an instance
 //!
@@ -63,6 +64,7 @@ mod rules;
 mod split;
 pub mod table;
 mod table_e1_1;
+mod token;
 mod tree;
 
 use dicom_core::value::PrimitiveValue;
@@ -198,8 +200,8 @@ impl Pseudonymizer {
     }
 
     /// [`Pseudonymizer::pseudonymize`], also returning the pseudonymized elements before
-    /// Pixel Data when the fast path decoded them anyway (saves parsing them again for folder
-    /// names).
+    /// Pixel Data that folder names are made of, when the fast path has them anyway (saves
+    /// parsing them again).
     pub(crate) fn pseudonymize_returning_header(
         &self,
         instance: &mut Instance,
@@ -238,10 +240,14 @@ impl Pseudonymizer {
         Ok(Some(fast.head))
     }
 
-    /// The fast path on data set bytes (no meta): decodes, pseudonymizes and re-encodes the
-    /// elements before Pixel Data, and says which byte ranges of the data set follow them
-    /// unchanged. `dataset` may be the first bytes of a data set of `dataset_len` bytes.
-    /// `Ok(None)` if the transfer syntax or the bytes at hand do not allow it.
+    /// The fast path on data set bytes (no meta): pseudonymizes and re-encodes the elements
+    /// before Pixel Data, and says which byte ranges of the data set follow them unchanged.
+    /// `dataset` may be the first bytes of a data set of `dataset_len` bytes. `Ok(None)` if
+    /// the transfer syntax or the bytes at hand do not allow it.
+    ///
+    /// Explicit VR Little Endian heads go through the token pass (`token`), which writes the
+    /// output from the input bytes; anything it does not handle is decoded into an object,
+    /// pseudonymized and encoded again, with the same result.
     pub(crate) fn pseudonymize_split(
         &self,
         dataset: &[u8],
@@ -249,6 +255,23 @@ impl Pseudonymizer {
         sop_class_uid: &str,
         sop_instance_uid: &str,
         ts_uid: &str,
+    ) -> Result<Option<SplitOutput>> {
+        self.pseudonymize_split_via(
+            dataset,
+            dataset_len,
+            (sop_class_uid, sop_instance_uid, ts_uid),
+            true,
+        )
+    }
+
+    /// [`Pseudonymizer::pseudonymize_split`], with the token pass or without it (tests
+    /// compare the two).
+    fn pseudonymize_split_via(
+        &self,
+        dataset: &[u8],
+        dataset_len: usize,
+        (sop_class_uid, sop_instance_uid, ts_uid): (&str, &str, &str),
+        tokens: bool,
     ) -> Result<Option<SplitOutput>> {
         let Some(ts) = TransferSyntaxRegistry.get(ts_uid) else {
             return Ok(None);
@@ -262,6 +285,22 @@ impl Pseudonymizer {
         else {
             return Ok(None);
         };
+        let fallback_instance_uid = || match self.rules.for_tag(tags::SOP_INSTANCE_UID) {
+            Rule::Keep => sop_instance_uid.to_owned(),
+            _ => self.keyed.uid(sop_instance_uid),
+        };
+        if tokens
+            && explicit_vr
+            && let Some(out) = token::rewrite(self, &dataset[..split.head_end])
+        {
+            return Ok(Some(SplitOutput {
+                head: out.header,
+                head_bytes: out.bytes,
+                tail: split.tail,
+                sop_class: out.sop_class.unwrap_or_else(|| sop_class_uid.to_owned()),
+                sop_instance: out.sop_instance.unwrap_or_else(fallback_instance_uid),
+            }));
+        }
         let what = || format!("instance {sop_instance_uid}");
         let mut head = InMemDicomObject::read_dataset_with_ts(&dataset[..split.head_end], ts)
             .map_err(|e| Error::invalid_dicom(what(), e))?;
@@ -271,12 +310,8 @@ impl Pseudonymizer {
             .map_err(|e| Error::invalid_dicom(what(), e))?;
         let sop_class =
             element_string(&head, tags::SOP_CLASS_UID).unwrap_or_else(|| sop_class_uid.to_owned());
-        let sop_instance = element_string(&head, tags::SOP_INSTANCE_UID).unwrap_or_else(|| {
-            match self.rules.for_tag(tags::SOP_INSTANCE_UID) {
-                Rule::Keep => sop_instance_uid.to_owned(),
-                _ => self.keyed.uid(sop_instance_uid),
-            }
-        });
+        let sop_instance =
+            element_string(&head, tags::SOP_INSTANCE_UID).unwrap_or_else(fallback_instance_uid);
         Ok(Some(SplitOutput {
             head,
             head_bytes,
@@ -289,7 +324,8 @@ impl Pseudonymizer {
 
 /// What the fast path produced: the new head and the input ranges to append after it.
 pub(crate) struct SplitOutput {
-    /// The pseudonymized elements before Pixel Data.
+    /// The pseudonymized elements before Pixel Data; from the token pass, only those folder
+    /// names are made of (see [`crate::folder::FolderLayout`]).
     pub(crate) head: InMemDicomObject,
     /// `head`, encoded in the input's transfer syntax.
     pub(crate) head_bytes: Vec<u8>,
@@ -314,3 +350,5 @@ impl Transform for Pseudonymizer {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod token_tests;

@@ -66,6 +66,17 @@ pub(super) fn split_prefix(bytes: &[u8], total: usize, explicit_vr: bool) -> Opt
     Some(Split { head_end, tail })
 }
 
+/// The tag of the Explicit VR Little Endian element at `pos` of `bytes` and the position just
+/// after it (past the end of its items for undefined lengths). `None` if it is malformed or
+/// does not end within `bytes`.
+pub(super) fn element_end_at(bytes: &[u8], pos: usize) -> Option<(u32, usize)> {
+    let prefix = Prefix {
+        bytes,
+        total: bytes.len(),
+    };
+    element_end(&prefix, pos, true, 0)
+}
+
 /// The bytes at hand and the length of the whole data set.
 struct Prefix<'a> {
     bytes: &'a [u8],
