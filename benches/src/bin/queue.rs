@@ -310,6 +310,24 @@ fn print_table(figures: &[Figure]) {
             );
         }
     }
+    // A job's way through the queue: enqueued (one per transaction, as many producers as
+    // workers), then claimed and completed. Jobs per second of both phases together.
+    let through = |system: &str, tasks: usize| -> Option<f64> {
+        let enqueue = rate(system, "enqueue", tasks)?;
+        let process = rate(system, "claim+complete", tasks)?;
+        Some(1.0 / (1.0 / enqueue + 1.0 / process))
+    };
+    for tasks in CONCURRENCIES {
+        if let (Some(ours), Some(theirs)) = (
+            through("adit-queue PostgreSQL", tasks),
+            through("Procrastinate", tasks),
+        ) {
+            println!(
+                "enqueue then claim+complete, {tasks} tasks: {ours:.0} vs {theirs:.0} jobs/s, adit-queue/Procrastinate = {:.1}×",
+                ours / theirs
+            );
+        }
+    }
     if let (Some(ours), Some(theirs)) = (
         rate("adit-queue PostgreSQL", "batch enqueue", 1),
         rate("Procrastinate", "batch enqueue", 1),
