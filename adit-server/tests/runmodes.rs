@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use adit_server::jobs::{Actor, JobAction, JobKind, JobStatus, Jobs, NewJob, NewTask, TaskStatus};
 use adit_testkit::corpus::{Corpus, CorpusSpec};
-use adit_testkit::{DicomAddress, Orthanc};
+use adit_testkit::{DicomAddress, Orthanc, StoreScp};
 use common::*;
 use jobs_support::*;
 use nix::sys::signal::{Signal, kill};
@@ -373,13 +373,19 @@ async fn serve_cancels_a_running_transfer_within_seconds() {
         CorpusSpec::new("runmodes-cancel")
             .patients(1)
             .studies_per_patient(1)
-            .series_per_study(4)
-            .instances_per_series(300)
-            .image_size(128, 128),
+            .series_per_study(2)
+            .instances_per_series(20)
+            .image_size(32, 32),
     );
     let a = Orthanc::start("ORTHANC-A").unwrap();
     let total = a.upload_corpus(&corpus).unwrap();
-    let b = Orthanc::start("ORTHANC-B").unwrap();
+    // A slow archive (one second per store), so the transfer is still running when it is
+    // cancelled, however fast this machine moves the images.
+    let slow = StoreScp::builder()
+        .ae_title("SLOW-B")
+        .sleep_after(1)
+        .start()
+        .unwrap();
     let http = port();
     let mut serve = Adit::start(
         "serve",
@@ -394,8 +400,8 @@ async fn serve_cancels_a_running_transfer_within_seconds() {
     let jobs = t.jobs().await;
     let owner = add_user(jobs.db(), "jdoe", "").await;
     let by_get = add_node(jobs.db(), &dimse_node("A-GET", a.address(), find_get())).await;
-    let to_b = add_node(jobs.db(), &dimse_node("B", b.address(), store_only())).await;
-    let (id, _) = selective_transfer(&jobs, owner, (by_get, to_b), &corpus, 0, "SUBJ-C").await;
+    let to_slow = add_node(jobs.db(), &dimse_node("SLOW", slow.address(), store_only())).await;
+    let (id, _) = selective_transfer(&jobs, owner, (by_get, to_slow), &corpus, 0, "SUBJ-C").await;
     let start = Instant::now();
     loop {
         let task = &jobs.tasks(id).await.unwrap()[0];
@@ -414,14 +420,13 @@ async fn serve_cancels_a_running_transfer_within_seconds() {
     assert!(cancelled_at.elapsed() < Duration::from_secs(10));
     let task = &jobs.tasks(id).await.unwrap()[0];
     assert_eq!(task.status, TaskStatus::Canceled, "{task:#?}");
-    // B stops receiving: its count does not move any more, and not everything arrived.
-    let stored = b.counts().unwrap().instances;
+    // The archive stops receiving: its count does not move any more (one store may still
+    // have been in its sleep), and not everything arrived.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(b.counts().unwrap().instances, stored);
-    assert!(
-        (stored as usize) < total,
-        "cancelled after everything was stored"
-    );
+    let stored = slow.received_files().unwrap().len();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(slow.received_files().unwrap().len(), stored);
+    assert!(stored < total, "cancelled after everything was stored");
 
     jobs.db().clone().close().await;
     assert!(serve.stop().success());
@@ -434,13 +439,21 @@ async fn sigterm_gives_running_tasks_back_and_the_next_start_finishes_them() {
         CorpusSpec::new("runmodes-sigterm")
             .patients(1)
             .studies_per_patient(1)
-            .series_per_study(4)
-            .instances_per_series(300)
-            .image_size(128, 128),
+            .series_per_study(1)
+            .instances_per_series(8)
+            .image_size(32, 32),
     );
     let a = Orthanc::start("ORTHANC-A").unwrap();
     let total = a.upload_corpus(&corpus).unwrap();
-    let b = Orthanc::start("ORTHANC-B").unwrap();
+    // A slow archive (one second per store), so the task is still running at SIGTERM,
+    // however fast this machine moves the images. It keeps one file per instance; one
+    // process per association, so the association cut by SIGTERM does not hold up the next.
+    let slow = StoreScp::builder()
+        .ae_title("SLOW-B")
+        .sleep_after(1)
+        .fork(true)
+        .start()
+        .unwrap();
     let start_serve = |t: &TestDb| {
         let mut serve = Adit::start(
             "serve",
@@ -460,8 +473,8 @@ async fn sigterm_gives_running_tasks_back_and_the_next_start_finishes_them() {
     let jobs = t.jobs().await;
     let owner = add_user(jobs.db(), "jdoe", "").await;
     let by_get = add_node(jobs.db(), &dimse_node("A-GET", a.address(), find_get())).await;
-    let to_b = add_node(jobs.db(), &dimse_node("B", b.address(), store_only())).await;
-    let (id, _) = selective_transfer(&jobs, owner, (by_get, to_b), &corpus, 0, "SUBJ-T").await;
+    let to_slow = add_node(jobs.db(), &dimse_node("SLOW", slow.address(), store_only())).await;
+    let (id, _) = selective_transfer(&jobs, owner, (by_get, to_slow), &corpus, 0, "SUBJ-T").await;
     let start = Instant::now();
     loop {
         let task = &jobs.tasks(id).await.unwrap()[0];
@@ -477,14 +490,14 @@ async fn sigterm_gives_running_tasks_back_and_the_next_start_finishes_them() {
     let task = &jobs.tasks(id).await.unwrap()[0];
     assert_eq!(task.status, TaskStatus::Pending, "given back: {task:#?}");
     assert!(!jobs.get_job(id).await.unwrap().status.is_final());
-    let stored = b.counts().unwrap().instances as usize;
+    let stored = slow.received_files().unwrap().len();
     assert!(stored < total, "stopped after everything was stored");
 
-    // The next start runs it again; B ends with every instance exactly once.
+    // The next start runs it again; the archive ends with every instance exactly once.
     let mut serve = start_serve(&t);
     let job = wait_final(&jobs, id, Duration::from_secs(60)).await;
     assert_status(&job, JobStatus::Success);
-    assert_eq!(b.counts().unwrap().instances as usize, total);
+    assert_eq!(slow.received_files().unwrap().len(), total);
     jobs.db().clone().close().await;
     assert!(serve.stop().success());
 }

@@ -24,12 +24,12 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use adit_core::model::{AeTitle, DimseCapabilities, DimseServer, Node};
 use adit_server::accounts::{NewUser, Permission, users};
 use adit_server::admin::{self, Grant};
 use adit_server::jobs::{JobStatus, TaskStatus};
-use adit_testkit::Orthanc;
 use adit_testkit::corpus::{Corpus, CorpusSpec};
+use adit_testkit::{Orthanc, StoreScp};
+use common::*;
 use jobs_support::*;
 
 const PASSWORD: &str = "browser-test-pw";
@@ -90,17 +90,6 @@ impl Drop for Adit {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn dimse_node(name: &str, orthanc: &Orthanc, capabilities: DimseCapabilities) -> Node {
-    let address = orthanc.address();
-    let server = DimseServer::new(
-        AeTitle::new(&address.ae_title).unwrap(),
-        address.host.clone(),
-        address.port.try_into().unwrap(),
-    )
-    .with_capabilities(capabilities);
-    Node::dimse(name, server)
 }
 
 /// Instances at `orthanc` per PatientID.
@@ -171,19 +160,25 @@ async fn the_ui_in_a_browser() {
             .instances_per_series(3)
             .image_size(32, 32),
     );
-    // Large enough that the browser can cancel it while it runs.
+    // Sent to a slow archive (one second per store), so the browser can cancel it while it
+    // runs, however fast this machine moves the images.
     let slow = Corpus::new(
         CorpusSpec::new("ui-browser-slow")
             .patients(1)
             .studies_per_patient(1)
-            .series_per_study(4)
-            .instances_per_series(300)
-            .image_size(128, 128),
+            .series_per_study(2)
+            .instances_per_series(20)
+            .image_size(64, 64),
     );
     let a = Orthanc::start("ORTHANC-A").unwrap();
     a.upload_corpus(&corpus).unwrap();
     let slow_total = a.upload_corpus(&slow).unwrap();
     let b = Orthanc::start("ORTHANC-B").unwrap();
+    let slow_archive = StoreScp::builder()
+        .ae_title("SLOW-C")
+        .sleep_after(1)
+        .start()
+        .unwrap();
 
     let http = adit_testkit::free_port().unwrap();
     let serve = Adit::serve(&t, http);
@@ -203,17 +198,13 @@ async fn the_ui_in_a_browser() {
         .await
         .unwrap();
     }
-    let get_find = DimseCapabilities {
-        study_root_find: true,
-        study_root_get: true,
-        ..DimseCapabilities::default()
-    };
-    let store = DimseCapabilities {
-        store: true,
-        ..DimseCapabilities::default()
-    };
-    let source_id = add_node(&db, &dimse_node("Archive A", &a, get_find)).await;
-    add_node(&db, &dimse_node("Research B", &b, store)).await;
+    let source_id = add_node(&db, &dimse_node("Archive A", a.address(), find_get())).await;
+    add_node(&db, &dimse_node("Research B", b.address(), store_only())).await;
+    add_node(
+        &db,
+        &dimse_node("Slow archive C", slow_archive.address(), store_only()),
+    )
+    .await;
     admin::create_group(&db, "research", &["alice".into()])
         .await
         .unwrap();
@@ -228,6 +219,11 @@ async fn the_ui_in_a_browser() {
         },
         Grant::Node {
             node: "Research B".into(),
+            source: false,
+            destination: true,
+        },
+        Grant::Node {
+            node: "Slow archive C".into(),
             source: false,
             destination: true,
         },
@@ -291,6 +287,7 @@ async fn the_ui_in_a_browser() {
         .env("ADIT_SOURCE", "Archive A")
         .env("ADIT_SOURCE_ID", source_id.to_string())
         .env("ADIT_DESTINATION", "Research B")
+        .env("ADIT_SLOW_DESTINATION", "Slow archive C")
         .env("ADIT_PATIENT", &first.patient_id)
         .env("ADIT_PSEUDONYM", "SUBJ-UI")
         .env("ADIT_SLOW_PATIENT", &slow.manifest().patients[0].patient_id)
@@ -359,9 +356,10 @@ async fn the_ui_in_a_browser() {
     assert_eq!(fed.status, JobStatus::Success, "{fed:#?}");
     assert_eq!(jobs.tasks(fed.id).await.unwrap().len(), 2);
     assert_eq!(at_b.get("SUBJ-Q"), Some(&count(first, 2)), "{at_b:?}");
+    let at_slow = slow_archive.received_files().unwrap().len();
     assert!(
-        at_b.get("SUBJ-SLOW").copied().unwrap_or(0) < slow_total,
-        "the canceled job stored everything: {at_b:?}"
+        at_slow < slow_total,
+        "the canceled job stored everything: {at_slow} of {slow_total}"
     );
     assert!(
         !at_b.contains_key(&first.patient_id) && !at_b.contains_key(&second.patient_id),

@@ -203,7 +203,7 @@ async function main() {
     await step("cancel a running job", async () => {
       await page.goto(`${BASE}/selective-transfer/`);
       await page.getByLabel("Source", { exact: true }).selectOption({ label: env("ADIT_SOURCE") });
-      await page.getByLabel("Destination", { exact: true }).selectOption({ label: env("ADIT_DESTINATION") });
+      await page.getByLabel("Destination", { exact: true }).selectOption({ label: env("ADIT_SLOW_DESTINATION") });
       await page.getByLabel("Patient ID", { exact: true }).fill(env("ADIT_SLOW_PATIENT"));
       await page.getByRole("button", { name: "Search" }).click();
       await page.waitForFunction(() => document.getElementById("search-form").dataset.state === "done", null, { timeout: LONG });

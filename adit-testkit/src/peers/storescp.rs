@@ -22,6 +22,7 @@ pub struct StoreScpBuilder {
     ignore: bool,
     fork: bool,
     max_pdu: Option<u32>,
+    sleep_after: u32,
 }
 
 impl StoreScpBuilder {
@@ -53,6 +54,13 @@ impl StoreScpBuilder {
     /// The maximum PDU size storescp receives (`-pdu`; dcmtk's default is 16384).
     pub fn max_pdu(mut self, max_pdu: u32) -> Self {
         self.max_pdu = Some(max_pdu);
+        self
+    }
+
+    /// Sleeps this many seconds after each store (`--sleep-after`): a slow archive, so that
+    /// a transfer to it is still running when a test cancels it, however fast the machine.
+    pub fn sleep_after(mut self, seconds: u32) -> Self {
+        self.sleep_after = seconds;
         self
     }
 
@@ -100,6 +108,11 @@ impl StoreScpBuilder {
         if let Some(pdu) = self.max_pdu {
             command.arg("-pdu").arg(pdu.to_string());
         }
+        if self.sleep_after > 0 {
+            command
+                .arg("--sleep-after")
+                .arg(self.sleep_after.to_string());
+        }
         command.arg("-od").arg(&received).arg(port.to_string());
         let mut process = PeerProcess::spawn(command, dir, "storescp.log")?;
         let ready = poll_until(START_TIMEOUT, || {
@@ -144,6 +157,7 @@ impl StoreScp {
             ignore: false,
             fork: false,
             max_pdu: None,
+            sleep_after: 0,
         }
     }
 
