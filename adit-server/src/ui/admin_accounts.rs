@@ -152,10 +152,7 @@ pub async fn create_user(
     headers: HeaderMap,
     Form(form): Form<UserForm>,
 ) -> Response {
-    if let Err(refused) = user.require_staff() {
-        return *refused;
-    }
-    if let Err(refused) = user.check_csrf(form.csrfmiddlewaretoken.as_deref(), &headers) {
+    if let Err(refused) = user.require_staff_post(form.csrfmiddlewaretoken.as_deref(), &headers) {
         return *refused;
     }
     let username = form.username.trim();
@@ -283,10 +280,7 @@ pub async fn set_active(
     headers: HeaderMap,
     Form(form): Form<ActiveForm>,
 ) -> Response {
-    if let Err(refused) = user.require_staff() {
-        return *refused;
-    }
-    if let Err(refused) = user.check_csrf(form.csrfmiddlewaretoken.as_deref(), &headers) {
+    if let Err(refused) = user.require_staff_post(form.csrfmiddlewaretoken.as_deref(), &headers) {
         return *refused;
     }
     let target = match target_user(&state, &user, id).await {
@@ -343,10 +337,7 @@ pub async fn reset_password(
     headers: HeaderMap,
     Form(form): Form<ResetForm>,
 ) -> Response {
-    if let Err(refused) = user.require_staff() {
-        return *refused;
-    }
-    if let Err(refused) = user.check_csrf(form.csrfmiddlewaretoken.as_deref(), &headers) {
+    if let Err(refused) = user.require_staff_post(form.csrfmiddlewaretoken.as_deref(), &headers) {
         return *refused;
     }
     let target = match target_user(&state, &user, id).await {
@@ -454,10 +445,7 @@ pub async fn create_group(
     headers: HeaderMap,
     Form(form): Form<GroupForm>,
 ) -> Response {
-    if let Err(refused) = user.require_staff() {
-        return *refused;
-    }
-    if let Err(refused) = user.check_csrf(form.csrfmiddlewaretoken.as_deref(), &headers) {
+    if let Err(refused) = user.require_staff_post(form.csrfmiddlewaretoken.as_deref(), &headers) {
         return *refused;
     }
     let name = form.name.trim();
@@ -517,10 +505,7 @@ pub async fn change_member(
     headers: HeaderMap,
     Form(form): Form<MemberForm>,
 ) -> Response {
-    if let Err(refused) = user.require_staff() {
-        return *refused;
-    }
-    if let Err(refused) = user.check_csrf(form.csrfmiddlewaretoken.as_deref(), &headers) {
+    if let Err(refused) = user.require_staff_post(form.csrfmiddlewaretoken.as_deref(), &headers) {
         return *refused;
     }
     let back = |level: &str, text: &str| redirect_with_flash("/admin/groups/", level, text);
@@ -585,10 +570,7 @@ pub async fn change_permission(
     headers: HeaderMap,
     Form(form): Form<PermissionForm>,
 ) -> Response {
-    if let Err(refused) = user.require_staff() {
-        return *refused;
-    }
-    if let Err(refused) = user.check_csrf(form.csrfmiddlewaretoken.as_deref(), &headers) {
+    if let Err(refused) = user.require_staff_post(form.csrfmiddlewaretoken.as_deref(), &headers) {
         return *refused;
     }
     let back = |level: &str, text: &str| redirect_with_flash("/admin/groups/", level, text);

@@ -112,10 +112,7 @@ pub async fn announcement(
     headers: HeaderMap,
     Form(form): Form<AnnouncementForm>,
 ) -> Response {
-    if let Err(refused) = user.require_staff() {
-        return *refused;
-    }
-    if let Err(refused) = user.check_csrf(form.csrfmiddlewaretoken.as_deref(), &headers) {
+    if let Err(refused) = user.require_staff_post(form.csrfmiddlewaretoken.as_deref(), &headers) {
         return *refused;
     }
     // Browsers send CRLF line breaks; store LF so the text is the same however it came.
@@ -172,10 +169,7 @@ pub async fn maintenance(
     headers: HeaderMap,
     Form(form): Form<MaintenanceForm>,
 ) -> Response {
-    if let Err(refused) = user.require_staff() {
-        return *refused;
-    }
-    if let Err(refused) = user.check_csrf(form.csrfmiddlewaretoken.as_deref(), &headers) {
+    if let Err(refused) = user.require_staff_post(form.csrfmiddlewaretoken.as_deref(), &headers) {
         return *refused;
     }
     let on = match form.maintenance.as_str() {
@@ -228,10 +222,7 @@ pub async fn broadcast(
     headers: HeaderMap,
     Form(form): Form<BroadcastForm>,
 ) -> Response {
-    if let Err(refused) = user.require_staff() {
-        return *refused;
-    }
-    if let Err(refused) = user.check_csrf(form.csrfmiddlewaretoken.as_deref(), &headers) {
+    if let Err(refused) = user.require_staff_post(form.csrfmiddlewaretoken.as_deref(), &headers) {
         return *refused;
     }
     let subject = form.subject.trim().to_owned();

@@ -86,6 +86,17 @@ impl UiUser {
             )))
         }
     }
+
+    /// Refuses a staff form's POST unless the user is staff ([`UiUser::require_staff`]) and
+    /// the form carries the session's CSRF token ([`UiUser::check_csrf`]), in that order.
+    pub fn require_staff_post(
+        &self,
+        sent: Option<&str>,
+        headers: &HeaderMap,
+    ) -> Result<(), Box<Response>> {
+        self.require_staff()?;
+        self.check_csrf(sent, headers)
+    }
 }
 
 impl FromRequestParts<AppState> for UiUser {

@@ -74,10 +74,7 @@ pub async fn echo(
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if let Err(refused) = user.require_staff() {
-        return *refused;
-    }
-    if let Err(refused) = user.check_csrf(form.csrfmiddlewaretoken.as_deref(), &headers) {
+    if let Err(refused) = user.require_staff_post(form.csrfmiddlewaretoken.as_deref(), &headers) {
         return *refused;
     }
     let node = match nodes::list(&state.db).await {
@@ -154,10 +151,7 @@ pub async fn set_access(
     headers: HeaderMap,
     Form(form): Form<AccessForm>,
 ) -> Response {
-    if let Err(refused) = user.require_staff() {
-        return *refused;
-    }
-    if let Err(refused) = user.check_csrf(form.csrfmiddlewaretoken.as_deref(), &headers) {
+    if let Err(refused) = user.require_staff_post(form.csrfmiddlewaretoken.as_deref(), &headers) {
         return *refused;
     }
     let back = |level: &str, text: &str| redirect_with_flash("/admin/nodes/", level, text);
