@@ -89,6 +89,26 @@ impl Prefix<'_> {
     }
 }
 
+/// PS3.5 7.1.2: the explicit VRs with a 2-byte reserved field and a 4-byte length.
+pub(super) fn long_header(vr: &[u8]) -> bool {
+    matches!(
+        vr,
+        b"OB"
+            | b"OD"
+            | b"OF"
+            | b"OL"
+            | b"OV"
+            | b"OW"
+            | b"SQ"
+            | b"SV"
+            | b"UC"
+            | b"UN"
+            | b"UR"
+            | b"UT"
+            | b"UV"
+    )
+}
+
 fn u16_at(bytes: &Prefix<'_>, pos: usize) -> Option<u16> {
     let b = bytes.get(pos..pos.checked_add(2)?)?;
     Some(u16::from_le_bytes([b[0], b[1]]))
@@ -121,23 +141,7 @@ fn element_end(
         if !vr.iter().all(u8::is_ascii_uppercase) {
             return None;
         }
-        // PS3.5 7.1.2: these VRs have a 2-byte reserved field and a 4-byte length.
-        let long = matches!(
-            vr,
-            b"OB"
-                | b"OD"
-                | b"OF"
-                | b"OL"
-                | b"OV"
-                | b"OW"
-                | b"SQ"
-                | b"SV"
-                | b"UC"
-                | b"UN"
-                | b"UR"
-                | b"UT"
-                | b"UV"
-        );
+        let long = long_header(vr);
         // An undefined-length UN holds Implicit VR Little Endian content (PS3.5 6.2.2).
         let nested_explicit = vr != b"UN";
         if long {

@@ -26,7 +26,7 @@ use super::clean::{self, Identifiers};
 use super::config::{DateHandling, Profile};
 use super::dates::{shift_date, shift_datetime};
 use super::rules::Rule;
-use super::split::element_end_at;
+use super::split::{element_end_at, long_header};
 use super::{Pseudonymizer, apply, marks};
 
 /// What the token pass produced.
@@ -157,7 +157,7 @@ impl<'a> Element<'a> {
         let vr: [u8; 2] = bytes.get(pos + 4..pos + 6)?.try_into().ok()?;
         // A VR dicom-rs does not know: object path.
         VR::from_binary(vr)?;
-        let (start, len) = if long_header(vr) {
+        let (start, len) = if long_header(&vr) {
             (pos + 12, u32_at(bytes, pos + 8)?)
         } else {
             (pos + 8, u32::from(u16_at(bytes, pos + 6)?))
@@ -507,7 +507,7 @@ impl Pass<'_> {
             self.out.push(if &vr == b"UI" { 0 } else { b' ' });
         }
         let len = self.out.len() - start;
-        if long_header(vr) {
+        if long_header(&vr) {
             let len = u32::try_from(len).ok()?;
             self.out[header_at + 8..header_at + 12].copy_from_slice(&len.to_le_bytes());
         } else {
@@ -695,31 +695,11 @@ fn is_text_vr(vr: [u8; 2]) -> bool {
     )
 }
 
-/// PS3.5 7.1.2: VRs with a 2-byte reserved field and a 4-byte length.
-fn long_header(vr: [u8; 2]) -> bool {
-    matches!(
-        &vr,
-        b"OB"
-            | b"OD"
-            | b"OF"
-            | b"OL"
-            | b"OV"
-            | b"OW"
-            | b"SQ"
-            | b"SV"
-            | b"UC"
-            | b"UN"
-            | b"UR"
-            | b"UT"
-            | b"UV"
-    )
-}
-
 fn write_header(out: &mut Vec<u8>, tag: u32, vr: [u8; 2], len: u32) -> Option<()> {
     out.extend_from_slice(&((tag >> 16) as u16).to_le_bytes());
     out.extend_from_slice(&(tag as u16).to_le_bytes());
     out.extend_from_slice(&vr);
-    if long_header(vr) {
+    if long_header(&vr) {
         out.extend_from_slice(&[0, 0]);
         out.extend_from_slice(&len.to_le_bytes());
     } else {
