@@ -15,6 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use adit_testkit::corpus::{Corpus, CorpusSpec};
+use adit_testkit::venv::{run, shared_venv};
 use adit_testkit::{Orthanc, free_port};
 use common::TestDb;
 
@@ -30,54 +31,37 @@ impl Drop for Server {
     }
 }
 
-fn run(command: &mut Command) {
-    let out = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{command:?} failed:\nstdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// The venv's python, with adit-client installed (created once, reused afterwards).
 fn venv() -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("adit-client-venv");
-    let python = dir.join("bin/python");
-    let ready = dir.join(format!(".adit-client-{ADIT_CLIENT_VERSION}"));
-    if ready.exists() {
-        return python;
-    }
-    run(Command::new("python3").arg("-m").arg("venv").arg(&dir));
-    let wheels = dir.join("wheels");
-    run(Command::new(&python)
-        .args(["-m", "pip", "download", "--no-deps"])
-        .args([
-            "--python-version",
-            "3.12",
-            "--only-binary=:all:",
-            "-d",
-            wheels.to_str().unwrap(),
-            &format!("adit-client=={ADIT_CLIENT_VERSION}"),
-        ]));
-    let wheel = std::fs::read_dir(&wheels)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("adit_client-") && n.ends_with(".whl"))
-        })
-        .expect("pip download left no adit_client wheel");
-    run(Command::new(&python)
-        .args(["-m", "pip", "install", "--ignore-requires-python"])
-        .arg(&wheel)
-        .args(["dicomweb-client", "dicognito", "numpy<2.3"]));
-    run(Command::new(&python).args(["-c", "import adit_client, dicomweb_client, pydicom"]));
-    std::fs::write(&ready, b"").unwrap();
-    python
+    let marker = format!(".adit-client-{ADIT_CLIENT_VERSION}");
+    shared_venv(&dir, &marker, |python| {
+        let wheels = dir.join("wheels");
+        run(Command::new(python)
+            .args(["-m", "pip", "download", "--no-deps"])
+            .args([
+                "--python-version",
+                "3.12",
+                "--only-binary=:all:",
+                "-d",
+                wheels.to_str().unwrap(),
+                &format!("adit-client=={ADIT_CLIENT_VERSION}"),
+            ]));
+        let wheel = std::fs::read_dir(&wheels)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("adit_client-") && n.ends_with(".whl"))
+            })
+            .expect("pip download left no adit_client wheel");
+        run(Command::new(python)
+            .args(["-m", "pip", "install", "--ignore-requires-python"])
+            .arg(&wheel)
+            .args(["dicomweb-client", "dicognito", "numpy<2.3"]));
+        run(Command::new(python).args(["-c", "import adit_client, dicomweb_client, pydicom"]));
+    })
 }
 
 fn wait_healthy(port: u16, server: &mut Server) {

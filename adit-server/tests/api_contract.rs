@@ -20,10 +20,10 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use adit_core::model::{AeTitle, DimseServer, FolderNode, Node};
-use adit_server::Config;
 use adit_server::accounts::{self, NewUser};
 use adit_server::nodes;
 use adit_server::web::{AppState, app};
+use adit_testkit::venv::{run, shared_venv};
 use axum::Json;
 use axum::routing::get;
 use common::TestDb;
@@ -34,34 +34,17 @@ const SCHEMATHESIS_VERSION: &str = "4.32.5";
 /// How long one schemathesis run may take before the test fails.
 const RUN_TIMEOUT: Duration = Duration::from_secs(900);
 
-fn run(command: &mut Command) {
-    let out = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{command:?} failed:\nstdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// The venv's `schemathesis` executable (created once, reused afterwards).
 fn schemathesis() -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("schemathesis-{SCHEMATHESIS_VERSION}-venv"));
-    let bin = dir.join("bin/schemathesis");
-    let ready = dir.join(".ready");
-    if ready.exists() {
-        return bin;
-    }
-    run(Command::new("python3").arg("-m").arg("venv").arg(&dir));
-    run(Command::new(dir.join("bin/python"))
-        .args(["-m", "pip", "install", "--quiet"])
-        .arg(format!("schemathesis=={SCHEMATHESIS_VERSION}")));
-    run(Command::new(&bin).arg("--version"));
-    std::fs::write(&ready, b"").unwrap();
-    bin
+    let python = shared_venv(&dir, ".ready", |python| {
+        run(Command::new(python)
+            .args(["-m", "pip", "install", "--quiet"])
+            .arg(format!("schemathesis=={SCHEMATHESIS_VERSION}")));
+        run(Command::new(dir.join("bin/schemathesis")).arg("--version"));
+    });
+    python.with_file_name("schemathesis")
 }
 
 /// Serves `router` on a free loopback port with connect info; answers its address.
@@ -107,12 +90,7 @@ async fn check(schema_url: String, base: String, token: String, report: PathBuf)
 /// node, and the app over it.
 async fn setup(t: &TestDb) -> (axum::Router, String) {
     let db = t.db().await;
-    let config = Config::load_from(None, |key| match key {
-        "ADIT_DATA_DIR" => Some(t.data_dir().display().to_string()),
-        "ADIT_DATABASE_URL" => Some(t.url.clone()),
-        _ => None,
-    })
-    .unwrap();
+    let config = t.config(&[]);
     let admin = accounts::users::create(
         &db,
         &NewUser {

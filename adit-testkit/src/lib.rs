@@ -9,6 +9,7 @@
 //! | [`corpus`] | N patients × studies × series × instances of CT/MR with realistic tags and pixel data, byte-identical for the same seed, as files or streamed to a peer |
 //! | [`dcmtk`] | dcmtk's `storescu`, `findscu`, `echoscu`, `movescu`, `getscu` as independent clients to load peers and check what they hold |
 //! | [`net`] | free loopback ports and [`DicomAddress`] |
+//! | [`venv`] | Python venvs (schemathesis, adit-client) built once per target directory, safe when tests ask at the same time |
 //!
 //! Peers need Debian's `orthanc`, `orthanc-dicomweb` and `dcmtk`. When one is missing, starting
 //! it fails with [`Error::MissingBinary`] naming the package: tests fail loudly, they never skip.
@@ -29,6 +30,7 @@ mod error;
 pub mod net;
 pub mod peers;
 mod process;
+pub mod venv;
 
 pub use error::{Error, Result};
 pub use net::{DicomAddress, free_port};
