@@ -476,6 +476,16 @@ fn establish_error(
             stage: "association",
             after: options.association_timeout,
         },
+        // dicom-ul reports every unreadable answer to a plain A-ASSOCIATE-RQ as TLS data,
+        // including a peer that just closed the connection (a busy single-process SCP does):
+        // say what is known instead of sending the operator after a TLS problem.
+        Ul::TlsNotSupported if options.tls.is_none() => Error::Association {
+            peer,
+            operation,
+            reason: "no readable answer to the association request: the peer closed the \
+                     connection (busy or refusing), or it expects TLS"
+                .to_owned(),
+        },
         other => Error::Association {
             peer,
             operation,

@@ -14,7 +14,7 @@
 //! | [`limit`] | Process-wide per-peer association limits |
 //! | [`scu`] | SCU operations: [`scu::echo`], [`scu::find`] (streamed, C-CANCEL on drop), [`scu::get`] (instances streamed with back-pressure), [`scu::move_to`], [`scu::StoreSession`] (transcoding fallback) |
 //! | [`scp`] | The receiver: [`scp::Receiver`] (C-STORE/C-ECHO SCP writing atomically to a spool), [`scp::MoveCoordinator`] (C-MOVE correlation, in-process or over a shared spool directory) |
-//! | [`source`] | [`DimseSource`]: `adit-core` `Source` (C-FIND with ADIT's model choice, patient-level emulation and client-side matching; C-GET retrieval, or C-MOVE into the receiver) |
+//! | [`source`] | [`DimseSource`]: `adit-core` `Source` (C-FIND with ADIT's model choice, patient-level emulation and client-side matching; C-GET retrieval, a study over parallel associations one series each, or C-MOVE into the receiver) |
 //! | [`sink`] | [`DimseSink`]: `adit-core` `Sink` over up to N parallel associations |
 //! | [`storage`] | Storage SOP classes and transfer syntaxes to propose |
 //! | [`tls`] | DICOM TLS settings: [`tls::ClientTls`] (CA bundle, optional client certificate), [`tls::ServerTls`] (receiver certificate, optional client verification) |
@@ -54,6 +54,7 @@ pub mod scp;
 pub mod scu;
 pub mod sink;
 pub mod source;
+mod source_get;
 mod source_move;
 pub mod stats;
 pub mod storage;
@@ -62,4 +63,5 @@ pub mod tls;
 pub use error::{Error, Result};
 pub use options::{DimseOptions, PeerAddress};
 pub use sink::DimseSink;
-pub use source::DimseSource;
+pub use source::{DEFAULT_SPARE_SLOTS, DimseSource};
+pub use source_get::MAX_PARALLEL_GETS;

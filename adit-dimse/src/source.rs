@@ -1,5 +1,6 @@
 //! [`DimseSource`]: the `adit-core` [`Source`] for a DIMSE server, choosing the information
-//! model and C-GET or C-MOVE from the node's capabilities as ADIT does.
+//! model and C-GET or C-MOVE from the node's capabilities as ADIT does. A study by C-GET is
+//! retrieved one series per association, over several at once where the node allows it.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -7,7 +8,7 @@ use std::sync::Arc;
 use adit_core::model::{
     DimseRetrieve, DimseServer, Query, QueryLevel, QueryModel, QueryResult, matches,
 };
-use adit_core::source::{Expected, ResultStream, RetrieveStream, Retrieved, Selection, Source};
+use adit_core::source::{ResultStream, RetrieveStream, Selection, Source};
 use async_trait::async_trait;
 use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_dictionary_std::tags;
@@ -15,10 +16,13 @@ use dicom_object::InMemDicomObject;
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::error::Error;
 use crate::options::{DimseOptions, PeerAddress};
 use crate::scp::MoveCoordinator;
-use crate::scu::{self, GetEvent};
+use crate::scu;
+
+/// Free association slots of a node a retrieve leaves to others by default; see
+/// [`DimseSource::with_spare_slots`].
+pub const DEFAULT_SPARE_SLOTS: usize = 1;
 
 /// A DIMSE server as a place to find and retrieve from.
 #[derive(Debug, Clone)]
@@ -28,6 +32,7 @@ pub struct DimseSource {
     peer: PeerAddress,
     options: DimseOptions,
     coordinator: Option<Arc<MoveCoordinator>>,
+    spare_slots: usize,
 }
 
 impl DimseSource {
@@ -41,6 +46,7 @@ impl DimseSource {
             peer,
             options,
             coordinator: None,
+            spare_slots: DEFAULT_SPARE_SLOTS,
         }
     }
 
@@ -48,6 +54,17 @@ impl DimseSource {
     /// destination. Without one, a node that offers only C-MOVE cannot be retrieved from.
     pub fn with_move_coordinator(mut self, coordinator: Arc<MoveCoordinator>) -> Self {
         self.coordinator = Some(coordinator);
+        self
+    }
+
+    /// How many free association slots of the node a C-GET retrieve leaves to others when it
+    /// opens extra associations (default [`DEFAULT_SPARE_SLOTS`]). Leaving one keeps a consumer
+    /// that itself needs the node, or a node the other way round, from waiting on slots this
+    /// retrieve holds while it waits on that consumer: a transfer to the same node, or two
+    /// transfers in opposite directions. A consumer that needs no DIMSE slot to take the
+    /// instances (an HTTP response) may use 0.
+    pub fn with_spare_slots(mut self, spare_slots: usize) -> Self {
+        self.spare_slots = spare_slots;
         self
     }
 
@@ -136,93 +153,46 @@ impl Source for DimseSource {
             )
             .await;
         }
-        let identifiers = retrieve_identifiers(selection, plan.model);
-        let events = scu::get(&self.peer, &self.options, plan.model, identifiers, cancel).await?;
-        let peer = self.peer.to_string();
-        let mut state = Progress::default();
-        let items = events
-            .flat_map(move |event| futures::stream::iter(state.map(event, &peer)))
-            .boxed();
-        Ok(RetrieveStream {
-            expected: None,
-            items,
-        })
+        crate::source_get::retrieve(
+            &self.peer,
+            &self.options,
+            plan.model,
+            selection,
+            self.spare_slots,
+            cancel,
+        )
+        .await
     }
 }
 
-/// Turns C-GET events into `Retrieved` items, tracking the expected total over several
-/// C-GETs (one per series).
-#[derive(Debug, Default)]
-struct Progress {
-    total: u64,
-    counted_this_get: bool,
-}
-
-impl Progress {
-    fn map(
-        &mut self,
-        event: crate::Result<GetEvent>,
-        peer: &str,
-    ) -> Vec<adit_core::Result<Retrieved>> {
-        match event {
-            Err(e) => vec![Err(e.into())],
-            Ok(GetEvent::Instance(instance)) => vec![Ok(Retrieved::Instance(instance))],
-            Ok(GetEvent::Progress(c)) => {
-                if self.counted_this_get {
-                    return Vec::new();
-                }
-                self.counted_this_get = true;
-                self.total += u64::from(c.remaining.unwrap_or(0))
-                    + u64::from(c.completed)
-                    + u64::from(c.failed)
-                    + u64::from(c.warning);
-                vec![Ok(Retrieved::Expected(Expected {
-                    instances: self.total,
-                    bytes: None,
-                }))]
-            }
-            Ok(GetEvent::Finished(summary)) => {
-                self.counted_this_get = false;
-                if summary.all_failed() {
-                    return vec![Err(Error::Failed {
-                        peer: peer.to_owned(),
-                        operation: "C-GET".into(),
-                        status: summary.status,
-                        comment: Some(
-                            summary
-                                .error_comment
-                                .clone()
-                                .unwrap_or_else(|| "all sub-operations failed".into()),
-                        ),
-                    }
-                    .into())];
-                }
-                let reason = format!(
-                    "C-GET sub-operation failed (final status {})",
-                    summary.status
-                );
-                let mut items: Vec<_> = summary
-                    .failed_sop_instance_uids
-                    .iter()
-                    .map(|uid| {
-                        Ok(Retrieved::Missing {
-                            sop_instance_uid: Some(uid.clone()),
-                            reason: reason.clone(),
-                        })
-                    })
-                    .collect();
-                let unnamed = usize::from(summary.sub_operations.failed)
-                    .saturating_sub(summary.failed_sop_instance_uids.len());
-                for _ in 0..unnamed {
-                    items.push(Ok(Retrieved::Missing {
-                        sop_instance_uid: None,
-                        reason: format!("{reason}; the peer did not name the instance"),
-                    }));
-                }
-                items
-            }
-        }
+/// An identifier at `level` for the selection's study: the level, the Patient ID under the
+/// patient root model, and the Study Instance UID.
+pub(crate) fn study_identifier(
+    level: QueryLevel,
+    model: QueryModel,
+    selection: &Selection,
+) -> InMemDicomObject {
+    let mut obj = InMemDicomObject::new_empty();
+    obj.put(DataElement::new(
+        tags::QUERY_RETRIEVE_LEVEL,
+        VR::CS,
+        PrimitiveValue::from(level.as_str()),
+    ));
+    if model == QueryModel::PatientRoot
+        && let Some(pid) = selection.patient_id()
+    {
+        obj.put(DataElement::new(
+            tags::PATIENT_ID,
+            VR::LO,
+            PrimitiveValue::from(pid),
+        ));
     }
+    obj.put(DataElement::new(
+        tags::STUDY_INSTANCE_UID,
+        VR::UI,
+        PrimitiveValue::from(selection.study_uid()),
+    ));
+    obj
 }
 
 /// The C-GET identifiers for a selection: level and unique keys only (Orthanc answers 0xC000
@@ -231,29 +201,7 @@ pub(crate) fn retrieve_identifiers(
     selection: &Selection,
     model: QueryModel,
 ) -> Vec<InMemDicomObject> {
-    let base = |level: QueryLevel| {
-        let mut obj = InMemDicomObject::new_empty();
-        obj.put(DataElement::new(
-            tags::QUERY_RETRIEVE_LEVEL,
-            VR::CS,
-            PrimitiveValue::from(level.as_str()),
-        ));
-        if model == QueryModel::PatientRoot
-            && let Some(pid) = selection.patient_id()
-        {
-            obj.put(DataElement::new(
-                tags::PATIENT_ID,
-                VR::LO,
-                PrimitiveValue::from(pid),
-            ));
-        }
-        obj.put(DataElement::new(
-            tags::STUDY_INSTANCE_UID,
-            VR::UI,
-            PrimitiveValue::from(selection.study_uid()),
-        ));
-        obj
-    };
+    let base = |level: QueryLevel| study_identifier(level, model, selection);
     match selection {
         Selection::Study { .. } => vec![base(QueryLevel::Study)],
         Selection::Series { series_uids, .. } => series_uids
@@ -316,8 +264,6 @@ fn patient_from_study(study: &QueryResult) -> QueryResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::{Status, SubOperations};
-    use crate::scu::RetrieveSummary;
 
     #[test]
     fn identifiers_carry_only_the_unique_keys() {
@@ -342,64 +288,5 @@ mod tests {
             "P1"
         );
         assert_eq!(ids[0].iter().count(), 3);
-    }
-
-    #[test]
-    fn progress_counts_each_get_once_and_reports_missing_instances() {
-        let mut p = Progress::default();
-        let pending = |remaining, completed| {
-            Ok(GetEvent::Progress(SubOperations {
-                remaining: Some(remaining),
-                completed,
-                failed: 0,
-                warning: 0,
-            }))
-        };
-        assert!(matches!(
-            p.map(pending(4, 1), "P")[..],
-            [Ok(Retrieved::Expected(Expected { instances: 5, .. }))]
-        ));
-        assert!(p.map(pending(3, 2), "P").is_empty());
-        let finished = Ok(GetEvent::Finished(RetrieveSummary {
-            status: Status(0xB000),
-            sub_operations: SubOperations {
-                remaining: None,
-                completed: 3,
-                failed: 2,
-                warning: 0,
-            },
-            failed_sop_instance_uids: vec!["1.2.3".into()],
-            error_comment: None,
-        }));
-        let items = p.map(finished, "P");
-        assert_eq!(items.len(), 2);
-        assert!(
-            matches!(&items[0], Ok(Retrieved::Missing { sop_instance_uid: Some(u), .. }) if u == "1.2.3")
-        );
-        assert!(matches!(
-            &items[1],
-            Ok(Retrieved::Missing {
-                sop_instance_uid: None,
-                ..
-            })
-        ));
-        // A second C-GET adds to the total.
-        assert!(matches!(
-            p.map(pending(9, 1), "P")[..],
-            [Ok(Retrieved::Expected(Expected { instances: 15, .. }))]
-        ));
-        // All failed, even with "success": an error (ADIT's rule).
-        let all_failed = Ok(GetEvent::Finished(RetrieveSummary {
-            status: Status::SUCCESS,
-            sub_operations: SubOperations {
-                remaining: None,
-                completed: 0,
-                failed: 10,
-                warning: 0,
-            },
-            failed_sop_instance_uids: vec![],
-            error_comment: None,
-        }));
-        assert!(matches!(p.map(all_failed, "P")[..], [Err(_)]));
     }
 }

@@ -128,6 +128,20 @@ async fn play(listener: tokio::net::TcpListener, script: Script) {
     }
 }
 
+/// A peer that reads the A-ASSOCIATE-RQ and closes the connection without answering, as a
+/// single-process SCP still busy with another association may.
+async fn closing_peer() -> PeerAddress {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut request = [0u8; 64];
+        let _ = socket.read(&mut request).await;
+    });
+    PeerAddress::new("CLOSING", "127.0.0.1", port)
+}
+
 async fn first_error(peer: &PeerAddress, opts: &adit_dimse::DimseOptions) -> Error {
     let id = identifier(QueryLevel::Study, &[]);
     let stream = scu::find(peer, opts, QueryModel::StudyRoot, &id, None)
@@ -201,4 +215,18 @@ async fn a_peer_ignoring_cancel_is_aborted_after_the_grace_time() {
         .expect("we aborted the association")
         .unwrap();
     assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_closing_before_its_association_answer_is_a_lost_association_not_tls() {
+    let peer = closing_peer().await;
+    let e = tokio::time::timeout(Duration::from_secs(20), scu::echo(&peer, &options()))
+        .await
+        .expect("the SCU gives up promptly")
+        .expect_err("no association without an answer");
+    assert!(matches!(e, Error::Association { .. }), "{e}");
+    assert!(e.is_retriable(), "{e}");
+    let text = e.to_string();
+    assert!(text.contains("CLOSING@127.0.0.1"), "{text}");
+    assert!(text.contains("closed the connection"), "{text}");
 }

@@ -14,6 +14,7 @@ use adit_core::model::{AeTitle, DimseCapabilities, DimseServer};
 use adit_core::source::{Retrieved, Selection, Source};
 use adit_dimse::DimseSource;
 use adit_dimse::scp::{MoveCoordinator, Receiver, ReceiverOptions, spool};
+use adit_testkit::corpus::Corpus;
 use adit_testkit::{Dcmqrscp, DicomAddress, Orthanc, free_port};
 use common::*;
 use futures::StreamExt;
@@ -49,11 +50,32 @@ async fn receiver_on(port: u16, spool_dir: &std::path::Path) -> (Receiver, Arc<M
     (receiver, coordinator)
 }
 
+/// An Orthanc holding `corpus` with our receiver as its move destination `ADIT`, and a C-MOVE
+/// source on it whose retrieves `coordinator` collects from the receiver. The Orthanc must
+/// outlive the source.
+fn orthanc_moving_to(
+    receiver: &Receiver,
+    coordinator: Arc<MoveCoordinator>,
+    corpus: &Corpus,
+) -> (Orthanc, DimseSource) {
+    let orthanc = Orthanc::builder()
+        .modality(
+            "ADIT",
+            DicomAddress::loopback(RECEIVER_AE, receiver.local_addr().port()),
+        )
+        .start()
+        .unwrap();
+    orthanc.upload_corpus(corpus).unwrap();
+    let source = DimseSource::new("ORTHANC", move_only(orthanc.address()), options())
+        .with_move_coordinator(coordinator);
+    (orthanc, source)
+}
+
 /// Runs a retrieve to its end: instances (checked against the corpus) and missing UIDs.
 async fn run(
     source: &DimseSource,
     selection: &Selection,
-    corpus: &adit_testkit::corpus::Corpus,
+    corpus: &Corpus,
 ) -> (BTreeSet<String>, Vec<Option<String>>) {
     let stream = source
         .retrieve(selection, CancellationToken::new())
@@ -85,16 +107,7 @@ async fn c_move_of_a_multi_series_study_from_orthanc_through_the_receiver() {
     let corpus = corpus("move-orthanc");
     let dir = tempfile::tempdir().unwrap();
     let (receiver, coordinator) = receiver_on(0, dir.path()).await;
-    let orthanc = Orthanc::builder()
-        .modality(
-            "ADIT",
-            DicomAddress::loopback(RECEIVER_AE, receiver.local_addr().port()),
-        )
-        .start()
-        .unwrap();
-    orthanc.upload_corpus(&corpus).unwrap();
-    let source = DimseSource::new("ORTHANC", move_only(orthanc.address()), options())
-        .with_move_coordinator(coordinator.clone());
+    let (_orthanc, source) = orthanc_moving_to(&receiver, coordinator, &corpus);
     let (patient, study) = corpus.manifest().studies().nth(1).unwrap();
     assert!(study.series.len() > 1);
     let want: BTreeSet<String> = study
@@ -163,16 +176,7 @@ async fn c_move_from_dcmqrscp_reports_exactly_the_instance_it_could_not_send() {
 
     // Remove one file behind dcmqrscp's back: its C-FIND still lists it, its C-MOVE cannot send it.
     let lost_uid = study.series[0].sop_instance_uids[0].clone();
-    let lost_file = written
-        .files
-        .iter()
-        .find(|f| {
-            adit_core::instance::Instance::from_part10(std::fs::read(f).unwrap())
-                .unwrap()
-                .sop_instance_uid()
-                == lost_uid
-        })
-        .unwrap();
+    let lost_file = written.file_of(&lost_uid).unwrap();
     std::fs::remove_file(lost_file).unwrap();
     let (got, missing) = run(&source, &selection, &corpus).await;
     let mut rest = want.clone();
@@ -194,16 +198,7 @@ async fn cancelling_a_c_move_ends_the_retrieve_with_cancelled() {
     );
     let dir = tempfile::tempdir().unwrap();
     let (receiver, coordinator) = receiver_on(0, dir.path()).await;
-    let orthanc = Orthanc::builder()
-        .modality(
-            "ADIT",
-            DicomAddress::loopback(RECEIVER_AE, receiver.local_addr().port()),
-        )
-        .start()
-        .unwrap();
-    orthanc.upload_corpus(&corpus).unwrap();
-    let source = DimseSource::new("ORTHANC", move_only(orthanc.address()), options())
-        .with_move_coordinator(coordinator);
+    let (_orthanc, source) = orthanc_moving_to(&receiver, coordinator, &corpus);
     let (patient, study) = corpus.manifest().studies().next().unwrap();
     let cancel = CancellationToken::new();
     let stream = source
@@ -274,16 +269,7 @@ async fn spool_files_stay_claimed_until_the_sink_stored_them() {
     let corpus = corpus("move-durable");
     let dir = tempfile::tempdir().unwrap();
     let (receiver, coordinator) = receiver_on(0, dir.path()).await;
-    let orthanc = Orthanc::builder()
-        .modality(
-            "ADIT",
-            DicomAddress::loopback(RECEIVER_AE, receiver.local_addr().port()),
-        )
-        .start()
-        .unwrap();
-    orthanc.upload_corpus(&corpus).unwrap();
-    let source = DimseSource::new("ORTHANC", move_only(orthanc.address()), options())
-        .with_move_coordinator(coordinator);
+    let (_orthanc, source) = orthanc_moving_to(&receiver, coordinator, &corpus);
     let (patient, study) = corpus.manifest().studies().next().unwrap();
     let want: usize = study.series.iter().map(|s| s.sop_instance_uids.len()).sum();
     let sink = SlowCheckingSink {

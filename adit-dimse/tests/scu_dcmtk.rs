@@ -12,7 +12,6 @@ use adit_core::sink::StoreOutcome;
 use adit_dimse::scu::{self, GetEvent};
 use adit_testkit::StoreScp;
 use common::*;
-use dicom_dictionary_std::tags;
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
@@ -23,61 +22,7 @@ async fn dcmqrscp_find_at_every_level_in_both_models() {
     let (qr, _written) = dcmqrscp_with(&corpus, dir.path());
     let peer = peer(qr.address());
     scu::echo(&peer, &options()).await.unwrap();
-    let m = corpus.manifest();
-    let (patient, study) = m.studies().nth(2).unwrap();
-    let series = &study.series[2];
-
-    let patients = find_all(
-        &peer,
-        QueryModel::PatientRoot,
-        &identifier(QueryLevel::Patient, &["PatientID=*"]),
-    )
-    .await;
-    let want: BTreeSet<String> = m.patients.iter().map(|p| p.patient_id.clone()).collect();
-    assert_eq!(strings(&patients, tags::PATIENT_ID), want);
-
-    for model in [QueryModel::StudyRoot, QueryModel::PatientRoot] {
-        let pid = format!("PatientID={}", patient.patient_id);
-        let studies = find_all(&peer, model, &identifier(QueryLevel::Study, &[&pid])).await;
-        let want: BTreeSet<String> = patient
-            .studies
-            .iter()
-            .map(|s| s.study_instance_uid.clone())
-            .collect();
-        assert_eq!(
-            strings(&studies, tags::STUDY_INSTANCE_UID),
-            want,
-            "{model:?}"
-        );
-
-        let suid = format!("StudyInstanceUID={}", study.study_instance_uid);
-        let all_series = find_all(
-            &peer,
-            model,
-            &identifier(QueryLevel::Series, &[&pid, &suid]),
-        )
-        .await;
-        let want: BTreeSet<String> = study
-            .series
-            .iter()
-            .map(|s| s.series_instance_uid.clone())
-            .collect();
-        assert_eq!(
-            strings(&all_series, tags::SERIES_INSTANCE_UID),
-            want,
-            "{model:?}"
-        );
-
-        let seuid = format!("SeriesInstanceUID={}", series.series_instance_uid);
-        let images = find_all(
-            &peer,
-            model,
-            &identifier(QueryLevel::Image, &[&pid, &suid, &seuid]),
-        )
-        .await;
-        let want: BTreeSet<String> = series.sop_instance_uids.iter().cloned().collect();
-        assert_eq!(strings(&images, tags::SOP_INSTANCE_UID), want, "{model:?}");
-    }
+    assert_finds_hierarchy(&peer, corpus.manifest(), 2, 2).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -90,35 +35,8 @@ async fn dcmqrscp_wildcards_date_ranges_and_latin1_names() {
 
     // dcmqrscp compares bytes and does not convert character sets: match with an ASCII
     // wildcard and check the Latin-1 name decodes.
-    let latin = m
-        .patients
-        .iter()
-        .find(|p| !p.patient_name.is_ascii())
-        .unwrap();
-    let prefix: String = latin.patient_name.chars().take(1).collect();
-    let results = find_all(
-        &peer,
-        QueryModel::PatientRoot,
-        &identifier(QueryLevel::Patient, &[&format!("PatientName={prefix}*")]),
-    )
-    .await;
-    assert!(strings(&results, tags::PATIENT_NAME).contains(&latin.patient_name));
-
-    let mut dates: Vec<&str> = m.studies().map(|(_, s)| s.study_date.as_str()).collect();
-    dates.sort_unstable();
-    let (from, to) = (dates[1], dates[dates.len() - 2]);
-    let want: BTreeSet<String> = m
-        .studies()
-        .filter(|(_, s)| s.study_date.as_str() >= from && s.study_date.as_str() <= to)
-        .map(|(_, s)| s.study_instance_uid.clone())
-        .collect();
-    let results = find_all(
-        &peer,
-        QueryModel::StudyRoot,
-        &identifier(QueryLevel::Study, &[&format!("StudyDate={from}-{to}")]),
-    )
-    .await;
-    assert_eq!(strings(&results, tags::STUDY_INSTANCE_UID), want);
+    assert_wildcard_finds_the_latin1_name(&peer, m).await;
+    assert_finds_a_study_date_range(&peer, m).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,13 +2,16 @@
 //! peer's C-STORE sub-operations are answered on the same association, and each instance is
 //! handed to the caller through a bounded channel, never holding more than a few instances.
 
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use adit_core::instance::Instance;
 use adit_core::model::QueryModel;
 use bytes::Bytes;
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
 use futures::stream::BoxStream;
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::cancel::cancel_and_drain;
@@ -43,6 +46,45 @@ const BUFFERED_EVENTS: usize = 4;
 /// The C-STORE status we answer when the consumer went away before taking an instance.
 const CONSUMER_GONE: Status = Status(0xA702);
 
+/// C-GET identifiers that several associations take their next one from: a long series on one
+/// association does not leave the others idle, and each identifier is retrieved once.
+#[derive(Debug, Clone, Default)]
+pub struct GetQueue(Arc<Mutex<VecDeque<InMemDicomObject>>>);
+
+impl GetQueue {
+    /// A queue holding `identifiers` in order.
+    pub fn new(identifiers: impl IntoIterator<Item = InMemDicomObject>) -> Self {
+        Self(Arc::new(Mutex::new(identifiers.into_iter().collect())))
+    }
+
+    /// How many identifiers no association has taken yet.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether every identifier was taken.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn pop(&self) -> Option<InMemDicomObject> {
+        self.lock().pop_front()
+    }
+
+    fn level(&self) -> String {
+        self.lock()
+            .front()
+            .and_then(|i| i.get(tags::QUERY_RETRIEVE_LEVEL))
+            .and_then(|e| e.to_str().ok())
+            .map(|l| l.trim().to_owned())
+            .unwrap_or_default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<InMemDicomObject>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// Runs one C-GET per identifier, one after the other on a single association. Cancelling
 /// `cancel` or dropping the stream sends C-CANCEL and ends the stream.
 pub async fn get(
@@ -52,12 +94,29 @@ pub async fn get(
     identifiers: Vec<InMemDicomObject>,
     cancel: CancellationToken,
 ) -> Result<GetStream> {
-    let level = identifiers
-        .first()
-        .and_then(|i| i.get(tags::QUERY_RETRIEVE_LEVEL))
-        .and_then(|e| e.to_str().ok())
-        .map(|l| l.trim().to_owned())
-        .unwrap_or_default();
+    get_from_queue(
+        peer,
+        options,
+        model,
+        GetQueue::new(identifiers),
+        None,
+        cancel,
+    )
+    .await
+}
+
+/// Like [`get`], taking identifiers from `queue` until it is empty; several of these on one
+/// queue retrieve over parallel associations. With `permit`, the association uses that slot
+/// of the peer's limit ([`crate::limit`]) instead of waiting for one.
+pub async fn get_from_queue(
+    peer: &PeerAddress,
+    options: &DimseOptions,
+    model: QueryModel,
+    queue: GetQueue,
+    permit: Option<OwnedSemaphorePermit>,
+    cancel: CancellationToken,
+) -> Result<GetStream> {
+    let level = queue.level();
     let operation = format!("C-GET {level}").trim().to_owned();
     let sop_class = model.get_sop_class();
     let mut proposal = Proposal::new().context(sop_class, NATIVE_TRANSFER_SYNTAXES.iter().copied());
@@ -65,7 +124,12 @@ pub async fn get(
         proposal.push_context(storage, RETRIEVE_TRANSFER_SYNTAXES.iter().copied());
         proposal = proposal.scp_role(storage);
     }
-    let association = Association::connect(peer, options, &proposal, &operation).await?;
+    let association = match permit {
+        Some(permit) => {
+            Association::connect_holding(peer, options, &proposal, &operation, Some(permit)).await?
+        }
+        None => Association::connect(peer, options, &proposal, &operation).await?,
+    };
     let Some((pc, ts)) = association.context_for(sop_class) else {
         let e = association.no_context(sop_class);
         association.abort().await;
@@ -80,7 +144,7 @@ pub async fn get(
         tx,
         cancel,
     };
-    tokio::spawn(job.run(identifiers));
+    tokio::spawn(job.run(queue));
     Ok(Box::pin(futures::stream::poll_fn(move |cx| {
         rx.poll_recv(cx)
     })))
@@ -104,8 +168,8 @@ enum Outcome {
 }
 
 impl Job {
-    async fn run(mut self, identifiers: Vec<InMemDicomObject>) {
-        for identifier in identifiers {
+    async fn run(mut self, queue: GetQueue) {
+        while let Some(identifier) = queue.pop() {
             match self.one(&identifier).await {
                 Outcome::Done => {}
                 Outcome::Stop(message_id) => {

@@ -17,7 +17,7 @@ pub use cancel::REFUSED_AFTER_CANCEL;
 pub use dataset::{decode as decode_data_set, encode as encode_data_set};
 pub use echo::echo;
 pub use find::{FindStream, find};
-pub use get::{GetEvent, GetStream, get};
+pub use get::{GetEvent, GetQueue, GetStream, get, get_from_queue};
 pub use move_to::{move_to, move_with_message_id};
 pub use retrieve::RetrieveSummary;
 pub use store::{StoreSession, store_all};

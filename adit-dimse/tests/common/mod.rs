@@ -14,6 +14,15 @@ use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
 use futures::StreamExt;
 
+mod hierarchy;
+mod matching;
+
+// Not every test file runs these checks.
+#[allow(unused_imports)]
+pub use hierarchy::assert_finds_hierarchy;
+#[allow(unused_imports)]
+pub use matching::{assert_finds_a_study_date_range, assert_wildcard_finds_the_latin1_name};
+
 /// Our calling AE in tests.
 pub const CALLING: &str = "ADIT-TEST";
 
