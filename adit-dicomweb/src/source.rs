@@ -1,22 +1,27 @@
 //! [`DicomWebSource`]: a DICOMweb server as an adit-core [`Source`] (QIDO-RS find, WADO-RS
 //! retrieve).
 //!
-//! A retrieve first lists the selected instances with QIDO-RS, so that the engine knows how
-//! many to expect and every listed instance that WADO-RS did not deliver is reported as
-//! [`Retrieved::Missing`] by its SOP Instance UID (a WADO-RS response has no failure list,
-//! unlike a C-GET's final status).
+//! A retrieve first asks QIDO-RS only for the selected series' instance counts (a
+//! series-level search, far cheaper than listing every instance), so that the engine knows
+//! how many to expect. Only when WADO-RS delivers fewer are the instances listed, and each
+//! listed one that did not arrive is reported as [`Retrieved::Missing`] by its SOP Instance
+//! UID.
 
 use adit_core::model::DicomWebServer;
 use std::collections::BTreeSet;
 
-use adit_core::model::{Query, QueryLevel};
-use adit_core::source::{Expected, ResultStream, RetrieveStream, Retrieved, Selection, Source};
+use adit_core::model::{Query, QueryLevel, QueryResult};
+use adit_core::source::{ResultStream, RetrieveStream, Retrieved, Selection, Source};
 use async_trait::async_trait;
+use futures::FutureExt;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use tokio_util::sync::CancellationToken;
 
 use crate::client::{ClientConfig, DicomWebClient, WadoTarget};
 use crate::error::Error;
+
+mod check;
+use check::{Check, report_undelivered};
 
 /// Searches with QIDO-RS and retrieves with WADO-RS.
 #[derive(Debug, Clone)]
@@ -85,16 +90,18 @@ impl Source for DicomWebSource {
                 })
                 .collect(),
         };
-        let listed = self.list_instances(selection).await?;
         let mut targets = targets.into_iter();
-        // The first request goes out now so that a refused connection or a 404 is returned
-        // from here, before the engine starts.
         let Some(first_target) = targets.next() else {
             return Ok(RetrieveStream {
                 expected: None,
                 items: stream::empty().boxed(),
             });
         };
+        // Counted before the first response is open, so that a slow fallback listing cannot
+        // leave that response unread long enough for a timeout.
+        let check = self.check(selection).await?;
+        // The first request goes out now so that a refused connection or a 404 is returned
+        // from here, before the engine starts.
         let first = self.client.retrieve(&first_target).await?;
         let client = self.client.clone();
         let rest = stream::iter(targets)
@@ -104,18 +111,12 @@ impl Source for DicomWebSource {
             })
             .try_flatten();
         let instances: BoxStream<'static, crate::Result<_>> = first.chain(rest).boxed();
-        let expected = listed.as_ref().map(|uids| Expected {
-            instances: uids.len() as u64,
-            bytes: None,
-        });
+        let expected = check.expected();
         let items = instances
             .map_ok(Retrieved::Instance)
             .map_err(adit_core::Error::from)
             .boxed();
-        let items = match listed {
-            Some(uids) => report_missing(items, uids, self.client.root_url().to_owned()),
-            None => items,
-        };
+        let items = report_undelivered(items, check, self.client.root_url().to_owned());
         Ok(RetrieveStream {
             expected,
             items: until_cancelled(items, cancel),
@@ -124,25 +125,126 @@ impl Source for DicomWebSource {
 }
 
 impl DicomWebSource {
+    /// What the retrieve of `selection` is checked against. A single instance needs no
+    /// question; otherwise one series-level QIDO-RS asks for the series' instance counts,
+    /// and only where a count is missing are all instances listed (slow on many servers).
+    /// Connection failures and timeouts are returned: WADO-RS would only meet them again
+    /// after another round of retries.
+    async fn check(&self, selection: &Selection) -> adit_core::Result<Check> {
+        if let Selection::Instance {
+            sop_instance_uid, ..
+        } = selection
+        {
+            return Ok(Check::Listed(BTreeSet::from([sop_instance_uid.clone()])));
+        }
+        let query = Query::builder(QueryLevel::Series)
+            .key("StudyInstanceUID", selection.study_uid())
+            .return_key("SeriesInstanceUID")
+            .return_key("NumberOfSeriesRelatedInstances")
+            .build()?;
+        match self.count_instances(&query, selection.series_uids()).await {
+            Ok(Some(instances)) => {
+                let source = self.clone();
+                let queries = instance_queries(selection)?;
+                Ok(Check::Counted {
+                    instances,
+                    listing: async move { source.list_uids(&queries).await }.boxed(),
+                })
+            }
+            Ok(None) | Err(Error::Status { .. } | Error::InvalidResponse { .. }) => Ok(self
+                .list_instances(selection)
+                .await?
+                .map_or(Check::Unknown, Check::Listed)),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// The number of instances in `series` (all of the study's when empty), summed from
+    /// NumberOfSeriesRelatedInstances in the answer to `query`, or `None` when the answer
+    /// lacks a count (the attribute is optional for a server) or a selected series.
+    async fn count_instances(
+        &self,
+        query: &Query,
+        series: &[String],
+    ) -> crate::Result<Option<u64>> {
+        let results: Vec<QueryResult> = self.client.search(query).await?.try_collect().await?;
+        let count = |r: &QueryResult| {
+            r.number_of_series_related_instances()
+                .and_then(|n| u64::try_from(n).ok())
+        };
+        if series.is_empty() {
+            if results.is_empty() {
+                return Ok(None);
+            }
+            return Ok(total(results.iter().map(count)));
+        }
+        Ok(total(series.iter().map(|uid| {
+            results
+                .iter()
+                .find(|r| r.series_instance_uid().as_deref() == Some(uid.as_str()))
+                .and_then(count)
+        })))
+    }
+
     /// The SOP Instance UIDs QIDO-RS lists for `selection`, or `None` when the server answers
     /// but cannot say (no QIDO-RS, an unusable answer): the retrieve then goes ahead without
-    /// an expectation. Connection failures and timeouts are returned: WADO-RS would only
-    /// meet them again after another round of retries.
+    /// an expectation. Connection failures and timeouts are returned.
     async fn list_instances(
         &self,
         selection: &Selection,
     ) -> adit_core::Result<Option<BTreeSet<String>>> {
-        let study = selection.study_uid();
-        let series: Vec<Option<&str>> = match selection {
-            Selection::Study { .. } => vec![None],
-            _ => selection
-                .series_uids()
-                .iter()
-                .map(|s| Some(s.as_str()))
-                .collect(),
-        };
+        match self.list_uids(&instance_queries(selection)?).await {
+            Ok(uids) => Ok(Some(uids)),
+            Err(error @ (Error::Status { .. } | Error::InvalidResponse { .. })) => {
+                tracing::warn!(
+                    source = %self.name, %error,
+                    "QIDO-RS cannot list the instances to retrieve; missing instances \
+                     will not be named"
+                );
+                Ok(None)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// The SOP Instance UIDs the instance-level `queries` list.
+    async fn list_uids(&self, queries: &[Query]) -> crate::Result<BTreeSet<String>> {
         let mut uids = BTreeSet::new();
-        for series in series {
+        for query in queries {
+            uids.extend(self.search_uids(query).await?);
+        }
+        Ok(uids)
+    }
+
+    async fn search_uids(&self, query: &Query) -> crate::Result<Vec<String>> {
+        let results: Vec<_> = self.client.search(query).await?.try_collect().await?;
+        Ok(results
+            .iter()
+            .filter_map(adit_core::model::QueryResult::sop_instance_uid)
+            .collect())
+    }
+}
+
+/// The sum of `counts`, `None` if one is missing; saturating, since the counts come from
+/// the server.
+fn total(mut counts: impl Iterator<Item = Option<u64>>) -> Option<u64> {
+    counts.try_fold(0u64, |sum, count| Some(sum.saturating_add(count?)))
+}
+
+/// The instance-level QIDO-RS queries that list `selection`, one per selected series.
+fn instance_queries(selection: &Selection) -> adit_core::Result<Vec<Query>> {
+    let study = selection.study_uid();
+    let series: Vec<Option<&str>> = match selection {
+        Selection::Study { .. } => vec![None],
+        _ => selection
+            .series_uids()
+            .iter()
+            .map(|s| Some(s.as_str()))
+            .collect(),
+    };
+    series
+        .into_iter()
+        .map(|series| {
             let mut query = Query::builder(QueryLevel::Image)
                 .key("StudyInstanceUID", study)
                 .return_key("SOPInstanceUID");
@@ -155,98 +257,9 @@ impl DicomWebSource {
             {
                 query = query.key("SOPInstanceUID", sop_instance_uid);
             }
-            match self.search_uids(&query.build()?).await {
-                Ok(listed) => uids.extend(listed),
-                Err(error @ (Error::Status { .. } | Error::InvalidResponse { .. })) => {
-                    tracing::warn!(
-                        source = %self.name, %error,
-                        "QIDO-RS cannot list the instances to retrieve; missing instances \
-                         will not be named"
-                    );
-                    return Ok(None);
-                }
-                Err(error) => return Err(error.into()),
-            }
-        }
-        Ok(Some(uids))
-    }
-
-    async fn search_uids(&self, query: &Query) -> crate::Result<Vec<String>> {
-        let results: Vec<_> = self.client.search(query).await?.try_collect().await?;
-        Ok(results
-            .iter()
-            .filter_map(adit_core::model::QueryResult::sop_instance_uid)
-            .collect())
-    }
-}
-
-/// Passes `items` on, and after their end reports each of `listed` that did not arrive as
-/// [`Retrieved::Missing`]. After an error nothing more is reported: the error ends the
-/// retrieve anyway.
-fn report_missing(
-    items: BoxStream<'static, adit_core::Result<Retrieved>>,
-    listed: BTreeSet<String>,
-    server: String,
-) -> BoxStream<'static, adit_core::Result<Retrieved>> {
-    enum State {
-        Streaming {
-            items: BoxStream<'static, adit_core::Result<Retrieved>>,
-            waiting: BTreeSet<String>,
-        },
-        Missing(std::collections::btree_set::IntoIter<String>),
-    }
-    let reason = format!("listed by QIDO-RS but not delivered by WADO-RS from {server}");
-    stream::unfold(
-        Some(State::Streaming {
-            items,
-            waiting: listed,
-        }),
-        move |state| {
-            let reason = reason.clone();
-            async move {
-                match state? {
-                    State::Streaming {
-                        mut items,
-                        mut waiting,
-                    } => match items.next().await {
-                        Some(Ok(Retrieved::Instance(instance))) => {
-                            waiting.remove(instance.sop_instance_uid());
-                            Some((
-                                Ok(Retrieved::Instance(instance)),
-                                Some(State::Streaming { items, waiting }),
-                            ))
-                        }
-                        Some(Err(e)) => Some((Err(e), None)),
-                        Some(Ok(other)) => {
-                            Some((Ok(other), Some(State::Streaming { items, waiting })))
-                        }
-                        None => {
-                            let mut missing = waiting.into_iter();
-                            let first = missing.next()?;
-                            Some((
-                                Ok(Retrieved::Missing {
-                                    sop_instance_uid: Some(first),
-                                    reason,
-                                }),
-                                Some(State::Missing(missing)),
-                            ))
-                        }
-                    },
-                    State::Missing(mut missing) => {
-                        let uid = missing.next()?;
-                        Some((
-                            Ok(Retrieved::Missing {
-                                sop_instance_uid: Some(uid),
-                                reason,
-                            }),
-                            Some(State::Missing(missing)),
-                        ))
-                    }
-                }
-            }
-        },
-    )
-    .boxed()
+            query.build()
+        })
+        .collect()
 }
 
 /// Ends `items` with [`adit_core::Error::Cancelled`] as soon as `cancel` fires; dropping the

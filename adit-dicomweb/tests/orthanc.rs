@@ -1,9 +1,12 @@
 //! adit-dicomweb against Orthanc's DICOMweb plugin: QIDO, WADO, STOW, Source and Sink.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 
-use adit_core::engine::{TransferOptions, TransferStatus, transfer};
+use adit_core::engine::{OutcomeStatus, TransferOptions, TransferStatus, transfer};
+use adit_core::folder::{FolderLayout, FolderSink};
 use adit_core::instance::Instance;
 use adit_core::model::{Query, QueryLevel};
 use adit_core::sink::StoreOutcome;
@@ -14,6 +17,7 @@ use adit_testkit::Orthanc;
 use adit_testkit::corpus::{Corpus, CorpusSpec};
 use dicom_dictionary_std::tags;
 use futures::{StreamExt, TryStreamExt};
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 fn client(orthanc: &Orthanc, configure: impl FnOnce(&mut ClientConfig)) -> DicomWebClient {
@@ -485,5 +489,161 @@ async fn a_closed_port_is_a_retriable_peer_error_after_retries() {
     assert!(
         core.to_string().contains(&format!("127.0.0.1:{port}")),
         "{core}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn source_retrieve_expects_the_counted_instances_and_delivers_each_once() {
+    let orthanc = Orthanc::start("WEBCOUNT").unwrap();
+    let corpus = Corpus::new(CorpusSpec::new("dicomweb-count").patients(1));
+    orthanc.upload_corpus(&corpus).unwrap();
+    let (_, study) = corpus.manifest().studies().next().unwrap();
+    let want: BTreeSet<String> = corpus_study(&corpus, &study.study_instance_uid)
+        .into_keys()
+        .collect();
+    let client = client(&orthanc, |_| {});
+
+    // Orthanc answers the series-level count the retrieve relies on.
+    let series = search(
+        &client,
+        Query::builder(QueryLevel::Series)
+            .key("StudyInstanceUID", &study.study_instance_uid)
+            .return_key("NumberOfSeriesRelatedInstances")
+            .build()
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(series.len(), study.series.len());
+    for s in &series {
+        assert!(s.number_of_series_related_instances().is_some(), "{s:?}");
+    }
+
+    let source = DicomWebSource::new("WEBCOUNT", client);
+    let selection = Selection::study(None, &study.study_instance_uid);
+    let retrieved = source
+        .retrieve(&selection, CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        retrieved.expected.map(|e| e.instances),
+        Some(want.len() as u64)
+    );
+    let items: Vec<_> = retrieved.items.try_collect().await.unwrap();
+    let got: Vec<String> = items
+        .iter()
+        .map(|i| match i {
+            Retrieved::Instance(i) => i.sop_instance_uid().to_owned(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(got.len(), want.len(), "every instance exactly once");
+    assert_eq!(got.into_iter().collect::<BTreeSet<_>>(), want);
+
+    // A series selection expects that series' count.
+    let series = &study.series[1];
+    let retrieved = source
+        .retrieve(
+            &Selection::series(
+                None,
+                &study.study_instance_uid,
+                [series.series_instance_uid.clone()],
+            ),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        retrieved.expected.map(|e| e.instances),
+        Some(series.sop_instance_uids.len() as u64)
+    );
+    assert_eq!(
+        retrieved.items.try_collect::<Vec<_>>().await.unwrap().len(),
+        series.sop_instance_uids.len()
+    );
+}
+
+/// Forwards GET requests to `orthanc_url`; after passing on the first series-level QIDO-RS
+/// answer, deletes Orthanc's instance `delete` by REST, so that the counts are taken before
+/// and the retrieve runs after the deletion.
+async fn deleting_proxy(orthanc_url: String, delete: String) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let root = format!("http://{}/dicom-web", listener.local_addr().unwrap());
+    let http = reqwest::Client::new();
+    tokio::spawn(async move {
+        let mut deleted = false;
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let head = common::read_head(&mut socket).await;
+            let target = common::target(&head).to_owned();
+            let accept = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .starts_with("accept:")
+                        .then(|| l[7..].trim().to_owned())
+                })
+                .unwrap_or_default();
+            let response = http
+                .get(format!("{orthanc_url}{target}"))
+                .header("Accept", accept)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            let content_type = response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            let body = response.bytes().await.unwrap();
+            if !deleted && target.split('?').next().unwrap().ends_with("/series") {
+                deleted = true;
+                http.delete(format!("{orthanc_url}/instances/{delete}"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .error_for_status()
+                    .unwrap();
+            }
+            common::respond(&mut socket, &status.to_string(), &content_type, &body).await;
+        }
+    });
+    root
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_instance_deleted_after_the_counts_is_reported_missing() {
+    let orthanc = Orthanc::start("WEBDEL").unwrap();
+    let corpus = Corpus::new(CorpusSpec::new("dicomweb-deleted").patients(1));
+    orthanc.upload_corpus(&corpus).unwrap();
+    let (_, study) = corpus.manifest().studies().next().unwrap();
+    let total: usize = study.series.iter().map(|s| s.sop_instance_uids.len()).sum();
+    let deleted = study.series[0].sop_instance_uids[0].clone();
+    let id = orthanc.instance_id(&deleted).unwrap().unwrap();
+    let root = deleting_proxy(orthanc.base_url().to_owned(), id).await;
+
+    let source = DicomWebSource::new(
+        "WEBDEL",
+        DicomWebClient::new(ClientConfig::new(&root)).unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let sink = FolderSink::new(dir.path(), FolderLayout::default());
+    let selection = Selection::study(None, &study.study_instance_uid);
+    let report = transfer(&source, &selection, &[], &sink, TransferOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(report.expected.map(|e| e.instances), Some(total as u64));
+    assert_eq!(report.counts.stored, total as u64 - 1);
+    assert_eq!(report.counts.missing, 1);
+    assert_eq!(report.status(), TransferStatus::Warning);
+    let missing = report
+        .outcomes
+        .iter()
+        .find_map(|o| match &o.status {
+            OutcomeStatus::Missing { reason } => Some(reason.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        missing.contains("neither delivered by WADO-RS nor listed"),
+        "{missing}"
     );
 }

@@ -2,12 +2,14 @@
 //! the budget, non-retriable statuses are sent once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use adit_core::model::{Query, QueryLevel};
 use adit_dicomweb::{ClientConfig, DicomWebClient, Error, RetryPolicy};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
 /// Answers the n-th request with the n-th response (the last one repeats), one request per
@@ -29,15 +31,7 @@ impl Scripted {
                 let Ok((mut socket, _)) = listener.accept().await else {
                     return;
                 };
-                let mut head = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match tokio::time::timeout(Duration::from_secs(5), socket.read(&mut buf)).await
-                    {
-                        Ok(Ok(n)) if n > 0 => head.extend_from_slice(&buf[..n]),
-                        _ => break,
-                    }
-                }
+                common::read_head(&mut socket).await;
                 let n = {
                     let mut seen = seen.lock().unwrap();
                     seen.push(Instant::now());

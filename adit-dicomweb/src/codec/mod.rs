@@ -18,4 +18,4 @@ pub use json::{
     to_json_array,
 };
 pub use media_type::{MediaType, MultipartRelated};
-pub use multipart::{MultipartReader, MultipartWriter, Part};
+pub use multipart::{MultipartReader, MultipartWriter, Part, SegmentedPart};

@@ -3,7 +3,10 @@
 //!
 //! The reader holds at most one part plus one incoming chunk in memory, so a WADO-RS study
 //! streams instance by instance. Delimiters split across chunks are found because the search
-//! resumes a delimiter's length before the end of what was already scanned.
+//! resumes a delimiter's length before the end of what was already scanned. Inside a body,
+//! long chunks are kept as they arrived (segments of the body) rather than copied into the
+//! reader's buffer: a caller that copies each body anyway (into a Python `bytes`, a file)
+//! takes the segments ([`MultipartReader::next_segmented`]) and copies it only once.
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
@@ -21,6 +24,14 @@ pub const DEFAULT_MAX_PART_SIZE: usize = 4 << 30;
 
 /// Limit of one part's header block.
 const MAX_HEADER_SIZE: usize = 16 << 10;
+
+/// Chunks at least this long are kept as they arrived while they hold part of a body, not
+/// copied into the reader's buffer: a body then costs one copy, where the caller wants it.
+const MIN_SEGMENT: usize = 256;
+
+/// Outside bodies (preamble, delimiters, headers), how much of a chunk is copied into the
+/// buffer at a time; the rest waits, so that the body after the headers is not copied.
+const HEAD_STEP: usize = 8 << 10;
 
 /// Header name/value pairs of a part, in order.
 type Headers = Vec<(String, String)>;
@@ -70,10 +81,78 @@ impl Part {
     }
 }
 
+/// A part whose body is still in the pieces it arrived in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentedPart {
+    headers: Headers,
+    body: Vec<Bytes>,
+}
+
+impl SegmentedPart {
+    /// The value of a header, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The part's `Content-Type`, if it has one.
+    pub fn content_type(&self) -> Option<&str> {
+        self.header("Content-Type")
+    }
+
+    /// The body's pieces in order.
+    pub fn segments(&self) -> &[Bytes] {
+        &self.body
+    }
+
+    /// The body's pieces, giving up the headers.
+    pub fn into_segments(self) -> Vec<Bytes> {
+        self.body
+    }
+
+    /// The body's length.
+    pub fn len(&self) -> usize {
+        self.body.iter().map(Bytes::len).sum()
+    }
+
+    /// Whether the body is empty.
+    pub fn is_empty(&self) -> bool {
+        self.body.iter().all(Bytes::is_empty)
+    }
+
+    /// The part with its body in one piece (copied unless it arrived in one).
+    pub fn into_part(self) -> Part {
+        let body = match self.body.len() {
+            0 => Bytes::new(),
+            1 => self.body.into_iter().next().unwrap_or_default(),
+            _ => {
+                let mut whole = BytesMut::with_capacity(self.len());
+                for segment in &self.body {
+                    whole.extend_from_slice(segment);
+                }
+                whole.freeze()
+            }
+        };
+        Part {
+            headers: self.headers,
+            body,
+        }
+    }
+}
+
 /// Reads parts from a byte stream as they arrive.
 pub struct MultipartReader<S> {
     stream: S,
+    /// Bytes being parsed; inside a body, its tail that follows `segments`.
     buf: BytesMut,
+    /// Input taken from the stream but not yet looked at.
+    pending: Option<Bytes>,
+    /// The current body's start, as received: ends where `buf` begins.
+    segments: Vec<Bytes>,
+    /// Total length of `segments`.
+    segments_len: usize,
     /// `--boundary`.
     delimiter: Vec<u8>,
     /// `\n--boundary`: a delimiter inside the data follows a line break.
@@ -84,8 +163,6 @@ pub struct MultipartReader<S> {
     eof: bool,
     parts: usize,
     max_part_size: usize,
-    /// Size of the last part plus its framing, a guess for the next one.
-    last_part_len: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +195,9 @@ where
         Ok(Self {
             stream,
             buf: BytesMut::with_capacity(64 << 10),
+            pending: None,
+            segments: Vec::new(),
+            segments_len: 0,
             delimiter,
             body_finder: memmem::Finder::new(&needle).into_owned(),
             state: State::Preamble,
@@ -125,7 +205,6 @@ where
             eof: false,
             parts: 0,
             max_part_size: DEFAULT_MAX_PART_SIZE,
-            last_part_len: 0,
         })
     }
 
@@ -139,6 +218,12 @@ where
     ///
     /// Anything after the closing delimiter (the epilogue) is not read.
     pub async fn next_part(&mut self) -> Result<Option<Part>> {
+        Ok(self.next_segmented().await?.map(SegmentedPart::into_part))
+    }
+
+    /// The next part with its body as the pieces it arrived in, or `None` after the closing
+    /// delimiter: for a caller that copies the body once into memory of its own.
+    pub async fn next_segmented(&mut self) -> Result<Option<SegmentedPart>> {
         let mut headers = Vec::new();
         loop {
             match self.state {
@@ -157,13 +242,13 @@ where
                 State::Body => {
                     if let Some(body) = self.take_body()? {
                         self.parts += 1;
-                        return Ok(Some(Part {
+                        return Ok(Some(SegmentedPart {
                             headers: std::mem::take(&mut headers),
                             body,
                         }));
                     }
-                    if self.buf.len() > self.max_part_size.saturating_add(self.delimiter.len() + 4)
-                    {
+                    let held = self.segments_len + self.buf.len();
+                    if held > self.max_part_size.saturating_add(self.delimiter.len() + 4) {
                         return Err(Error::Multipart(format!(
                             "part {} is larger than the limit of {} bytes",
                             self.parts + 1,
@@ -182,14 +267,35 @@ where
     where
         S: Send,
     {
+        self.into_segmented_stream()
+            .map(|part| part.map(SegmentedPart::into_part))
+    }
+
+    /// Like [`into_stream`](Self::into_stream), with each body as the pieces it arrived in.
+    pub fn into_segmented_stream(self) -> impl Stream<Item = Result<SegmentedPart>>
+    where
+        S: Send,
+    {
         stream::unfold(Some(self), |reader| async move {
             let mut reader = reader?;
-            match reader.next_part().await {
+            match reader.next_segmented().await {
                 Ok(Some(part)) => Some((Ok(part), Some(reader))),
                 Ok(None) => None,
                 Err(e) => Some((Err(e), None)),
             }
         })
+    }
+
+    /// The next input: what an earlier step left over, else the next chunk of the stream.
+    async fn next_input(&mut self) -> Option<Result<Bytes>> {
+        if let Some(chunk) = self.pending.take() {
+            return Some(Ok(chunk));
+        }
+        match self.stream.next().await {
+            Some(Ok(chunk)) => Some(Ok(chunk)),
+            Some(Err(e)) => Some(Err(e.into())),
+            None => None,
+        }
     }
 
     /// Reads one more chunk; at the end of the stream it is an error to still need data.
@@ -204,21 +310,86 @@ where
                 String::from_utf8_lossy(&self.delimiter)
             )));
         }
-        match self.stream.next().await {
-            Some(Ok(chunk)) => {
-                // Parts of one response tend to have similar sizes: reserving room for a
-                // whole part at once avoids growing (and copying) the buffer several times
-                // per part, since the previous part still shares the old allocation.
-                if self.buf.capacity() - self.buf.len() < chunk.len() {
-                    self.buf
-                        .reserve(chunk.len().max(self.last_part_len.min(self.max_part_size)));
+        match self.next_input().await {
+            Some(Ok(chunk)) if self.state == State::Body => self.fill_body(chunk),
+            Some(Ok(mut chunk)) => {
+                if chunk.len() > HEAD_STEP {
+                    self.pending = Some(chunk.split_off(HEAD_STEP));
                 }
                 self.buf.extend_from_slice(&chunk);
             }
-            Some(Err(e)) => return Err(e.into()),
+            Some(Err(e)) => return Err(e),
             None => self.eof = true,
         }
         Ok(())
+    }
+
+    /// Adds `chunk` to the current body, after [`take_body`](Self::take_body) has found no
+    /// complete delimiter in `buf`. A long chunk is not copied: the scanned part of `buf`
+    /// and the chunk up to where a delimiter may start become segments, and only the bytes
+    /// where a delimiter may straddle two chunks go through `buf`.
+    fn fill_body(&mut self, mut chunk: Bytes) {
+        let needle_len = self.delimiter.len() + 1;
+        // Enough to complete a delimiter begun in `buf`, with a CR before it.
+        let seam = needle_len + 2;
+        if chunk.len() < MIN_SEGMENT.max(2 * seam) {
+            self.buf.extend_from_slice(&chunk);
+            return;
+        }
+        // Everything before `scan_from` holds no delimiter; its last byte may be the CR of
+        // one, so it stays.
+        let scanned = self.scan_from.saturating_sub(1).min(self.buf.len());
+        if scanned > 0 {
+            let segment = self.buf.split_to(scanned).freeze();
+            self.push_segment(segment);
+            self.scan_from -= scanned;
+        }
+        let old_len = self.buf.len();
+        self.buf.extend_from_slice(&chunk[..seam]);
+        // An empty body: the delimiter right after the headers, no line break before it.
+        let at_start = self.segments.is_empty() && self.buf.starts_with(&self.delimiter);
+        if at_start
+            || self
+                .body_finder
+                .find(&self.buf[self.scan_from.min(old_len)..])
+                .is_some()
+        {
+            // A delimiter across the seam (or one waiting for what follows it): take_body
+            // finds it, the rest of the chunk comes after.
+            self.pending = Some(chunk.split_off(seam));
+            return;
+        }
+        self.buf.truncate(old_len);
+        // No delimiter starts in `buf` or the chunk's first bytes: one in the chunk starts
+        // later, so the CR before it is in the chunk as well.
+        let keep = match self.body_finder.find(&chunk) {
+            Some(at) => {
+                // The body ends in this chunk: what follows the delimiter waits in `pending`
+                // so that only the delimiter and the next headers are copied.
+                let start = at - 1;
+                let mut rest = chunk.split_off(start);
+                let rest_len = rest.len().min(seam + HEAD_STEP);
+                let later = rest.split_off(rest_len);
+                if !later.is_empty() {
+                    self.pending = Some(later);
+                }
+                rest
+            }
+            // A delimiter may begin in the last bytes, which stay in `buf` for the next seam.
+            None => chunk.split_off(chunk.len() - (needle_len + 1)),
+        };
+        let head = self.buf.split().freeze();
+        self.push_segment(head);
+        self.push_segment(chunk);
+        self.buf.extend_from_slice(&keep);
+        self.scan_from = 0;
+    }
+
+    fn push_segment(&mut self, segment: Bytes) {
+        if !segment.is_empty() {
+            self.segments_len += segment.len();
+            self.segments.push(segment);
+        }
     }
 
     async fn skip_preamble(&mut self) -> Result<()> {
@@ -355,11 +526,11 @@ where
     }
 
     /// Splits off the body if its closing delimiter has arrived.
-    fn take_body(&mut self) -> Result<Option<Bytes>> {
+    fn take_body(&mut self) -> Result<Option<Vec<Bytes>>> {
         let needle_len = self.delimiter.len() + 1;
         let mut from = self.scan_from;
         // The body may be empty: then the delimiter follows the header block directly.
-        if from == 0 && self.buf.starts_with(&self.delimiter) {
+        if from == 0 && self.segments.is_empty() && self.buf.starts_with(&self.delimiter) {
             if let Some(body) = self.finish_body(0, 0)? {
                 return Ok(Some(body));
             }
@@ -387,25 +558,33 @@ where
 
     /// Given a delimiter at `delim_at`, takes the body `..body_end` and moves past the
     /// delimiter. `None` if the bytes after the delimiter have not arrived.
-    fn finish_body(&mut self, body_end: usize, delim_at: usize) -> Result<Option<Bytes>> {
+    fn finish_body(&mut self, body_end: usize, delim_at: usize) -> Result<Option<Vec<Bytes>>> {
         let after = delim_at + self.delimiter.len();
-        self.last_part_len = body_end + 1024;
         match self.after_delimiter(after)? {
             AfterDelimiter::NeedMore => Ok(None),
             AfterDelimiter::Close => {
-                let body = self.buf.split_to(body_end).freeze();
+                let body = self.take_segments(body_end);
                 self.buf.clear();
+                self.pending = None;
                 self.state = State::Done;
                 Ok(Some(body))
             }
             AfterDelimiter::Next(skip) => {
-                let body = self.buf.split_to(body_end).freeze();
+                let body = self.take_segments(body_end);
                 let _ = self.buf.split_to(after - body_end + skip);
                 self.scan_from = 0;
                 self.state = State::Headers;
                 Ok(Some(body))
             }
         }
+    }
+
+    /// The body: the segments so far and the first `end` bytes of `buf`.
+    fn take_segments(&mut self, end: usize) -> Vec<Bytes> {
+        let last = self.buf.split_to(end).freeze();
+        self.push_segment(last);
+        self.segments_len = 0;
+        std::mem::take(&mut self.segments)
     }
 }
 
@@ -607,7 +786,71 @@ mod tests {
         );
     }
 
+    #[test]
+    fn long_chunks_of_a_body_are_not_copied() {
+        let writer = MultipartWriter::with_boundary("bnd").unwrap();
+        let parts: Vec<Part> = (0u8..3)
+            .map(|i| Part::new("application/dicom", vec![i; 100_000]))
+            .collect();
+        let body = Bytes::from(writer.encode_to_vec(&parts));
+        let chunks: Vec<Result<Bytes, Error>> = (0..body.len())
+            .step_by(30_000)
+            .map(|at| Ok(body.slice(at..body.len().min(at + 30_000))))
+            .collect();
+        let reader = MultipartReader::new(stream::iter(chunks), "bnd").unwrap();
+        let read: Vec<SegmentedPart> =
+            block_on(reader.into_segmented_stream().map(|p| p.unwrap()).collect());
+        assert_eq!(read.len(), 3);
+        let range = body.as_ptr_range();
+        for (part, expected) in read.iter().zip(&parts) {
+            assert_eq!(part.len(), expected.body().len());
+            assert_eq!(part.clone().into_part(), *expected);
+            let shared: usize = part
+                .segments()
+                .iter()
+                .filter(|s| range.contains(&s.as_ptr()))
+                .map(Bytes::len)
+                .sum();
+            // Only the bytes around delimiters and headers go through the reader's buffer.
+            assert!(shared > 90_000, "{shared} of 100000 bytes shared");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn round_trip_long_parts_any_chunking(
+            bodies in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..3000), 0..5),
+            chunk in 1usize..2000,
+        ) {
+            let writer = MultipartWriter::new();
+            let parts: Vec<Part> = bodies
+                .iter()
+                .map(|b| Part::new("application/dicom", b.clone()))
+                .collect();
+            let body = writer.encode_to_vec(&parts);
+            let read = read_chunked(&body, writer.boundary(), chunk).unwrap();
+            prop_assert_eq!(read, parts);
+        }
+
+        #[test]
+        fn boundary_like_bytes_in_long_bodies_survive(
+            pieces in proptest::collection::vec(prop_oneof![
+                Just(b"--bn".to_vec()), Just(b"\r\n".to_vec()), Just(b"-".to_vec()),
+                Just(b"bnd".to_vec()), Just(b"x".to_vec())], 0..400),
+            chunk in 1usize..1200,
+        ) {
+            let data = pieces.concat();
+            prop_assume!(memmem::find(&data, b"\n--bnd").is_none() && !data.starts_with(b"--bnd"));
+            let writer = MultipartWriter::with_boundary("bnd").unwrap();
+            let parts = vec![
+                Part::new("a/b", data.clone()),
+                Part::new("a/b", Vec::new()),
+                Part::new("a/b", data),
+            ];
+            let read = read_chunked(&writer.encode_to_vec(&parts), "bnd", chunk).unwrap();
+            prop_assert_eq!(read, parts);
+        }
+
         #[test]
         fn round_trip_any_parts_any_chunking(
             bodies in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..300), 0..6),
@@ -621,6 +864,16 @@ mod tests {
             let body = writer.encode_to_vec(&parts);
             let read = read_chunked(&body, writer.boundary(), chunk).unwrap();
             prop_assert_eq!(read, parts);
+        }
+
+        #[test]
+        fn arbitrary_long_input_never_panics(
+            pieces in proptest::collection::vec(prop_oneof![
+                Just(b"\r\n--b".to_vec()), Just(b"--".to_vec()), Just(b"\r\n".to_vec()),
+                Just(b"Content-Type: a/b\r\n\r\n".to_vec()), Just(vec![b'x'; 300])], 0..60),
+            chunk in 1usize..1500,
+        ) {
+            let _ = read_chunked(&pieces.concat(), "b", chunk);
         }
 
         #[test]
