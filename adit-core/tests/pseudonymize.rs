@@ -477,3 +477,51 @@ fn big_files_copied_file_to_file_match_the_in_memory_result() {
             .sum::<u64>()
     );
 }
+
+/// A head longer than the first read of a big file (16 KiB) is read on until Pixel Data is
+/// found, and the result is still byte for byte the in-memory one.
+#[test]
+fn heads_longer_than_the_first_read_are_read_on() {
+    use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
+    let corpus = Corpus::new(
+        CorpusSpec::new("pseudo-long-head")
+            .patients(1)
+            .studies_per_patient(1)
+            .series_per_study(1)
+            .instances_per_series(2)
+            .image_size(512, 512),
+    );
+    let input = tempfile::tempdir().unwrap();
+    // A private block before Pixel Data: 20 kB (read up to 64 KiB) and 100 kB (256 KiB).
+    let mut originals = Vec::new();
+    for (instance, padding) in corpus.instances().zip([20_000_usize, 100_000]) {
+        let mut object = instance.object;
+        object.put(DataElement::new(Tag(0x0029, 0x0010), VR::LO, "ADIT TEST"));
+        object.put(DataElement::new(
+            Tag(0x0029, 0x1000),
+            VR::OB,
+            PrimitiveValue::from(vec![0x5A_u8; padding]),
+        ));
+        let path = input.path().join(format!("{padding}.dcm"));
+        let mut bytes = Vec::new();
+        object.write_all(&mut bytes).unwrap();
+        fs::write(&path, &bytes).unwrap();
+        originals.push((path, bytes));
+    }
+    let output = tempfile::tempdir().unwrap();
+    let p = pseudonymizer("long head");
+    let options = TreeOptions {
+        layout: TreeLayout::Mirror,
+        threads: 1,
+    };
+    let report = pseudonymize_tree(input.path(), output.path(), &p, &options).unwrap();
+    assert_eq!(report.written, 2, "{}", report.summary());
+    for (path, bytes) in originals {
+        let mut instance = Instance::from_part10(bytes).unwrap();
+        p.pseudonymize(&mut instance).unwrap();
+        let expected = instance.to_part10().unwrap();
+        let actual = fs::read(output.path().join(path.file_name().unwrap())).unwrap();
+        assert_eq!(actual.len(), expected.len(), "{}", path.display());
+        assert!(actual == expected.as_ref(), "identical bytes");
+    }
+}

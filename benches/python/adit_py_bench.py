@@ -8,7 +8,11 @@
 Run with scripts/bench-python (builds and installs the wheel, creates both venvs, starts the
 peers). Each figure is the median of RUNS runs; prints a Markdown table for docs/benchmarks.md.
 
-Usage: python adit_py_bench.py ORIGINAL_PYTHON [SERIES INSTANCES SIZE RUNS]
+Usage: python adit_py_bench.py ORIGINAL_PYTHON [SERIES INSTANCES SIZE RUNS [NODE]]
+
+NODE is the server's node the study is retrieved from: `ORTHANCA` (default; Orthanc as a
+DIMSE node, the server fetches by C-GET) or `source-web` (the same Orthanc as a DICOMweb node,
+the server fetches by WADO-RS).
 """
 
 import json
@@ -51,6 +55,7 @@ def median_of(runs, python, *args):
 def main():
     original = Path(sys.argv[1])
     series, instances, size, runs = (int(a) for a in (sys.argv[2:6] or [10, 100, 128, 3]))
+    node = sys.argv[6] if len(sys.argv) > 6 else "ORTHANCA"
     ours = Path(sys.executable)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -64,18 +69,18 @@ def main():
         ) as peers, run_server(peers, tmp / "adit") as server:
             study = peers.study["study_instance_uid"]
             # Warm up Orthanc's and the server's caches once for both sides.
-            timed(ours, "retrieve", server.url, server.token, "ORTHANCA", study)
+            timed(ours, "retrieve", server.url, server.token, node, study)
             t_ours, n_ours = median_of(
-                runs, ours, "retrieve", server.url, server.token, "ORTHANCA", study
+                runs, ours, "retrieve", server.url, server.token, node, study
             )
             t_orig, n_orig = median_of(
-                runs, original, "retrieve", server.url, server.token, "ORTHANCA", study
+                runs, original, "retrieve", server.url, server.token, node, study
             )
             t_parts, n_parts = median_of(
-                runs, ours, "parts", server.url, server.token, "ORTHANCA", study
+                runs, ours, "parts", server.url, server.token, node, study
             )
             assert n_ours == n_orig == n_parts == series * instances, (n_ours, n_orig, n_parts)
-            rows.append(("retrieve_study via adit web", n_ours, "adit-client 0.52", t_orig, t_ours))
+            rows.append((f"retrieve_study via adit web from {node}", n_ours, "adit-client 0.52", t_orig, t_ours))
             t_retrieve = t_ours
 
             files = peers.files

@@ -66,6 +66,7 @@ pub mod table;
 mod table_e1_1;
 mod token;
 mod tree;
+mod tree_fs;
 
 use dicom_core::value::PrimitiveValue;
 use dicom_core::{DataElement, VR};
@@ -352,3 +353,5 @@ impl Transform for Pseudonymizer {
 mod tests;
 #[cfg(test)]
 mod token_tests;
+#[cfg(test)]
+mod tree_fs_tests;

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p adit-benches --bin pseudonymize -- [--files 1000] [--runs 3] [--work DIR]
+//!     [--size 512] [--series 10] [--threads 0] [--keep-paths] [--basic]
 //! ```
 //!
 //! Each tool runs as its own process under `/usr/bin/time` (wall time, peak RSS, CPU use),
@@ -10,13 +11,18 @@
 //! measurement so earlier runs' dirty pages are not charged to the next. dicognito 0.19.0 is
 //! installed into a venv under `target/` on first use. `--work` puts input and outputs elsewhere
 //! (default `target/bench-pseudonymize`), e.g. on tmpfs to take the disk out of the figures.
+//! `--size` (image rows and columns) and `--series` shape the corpus (it is written again when
+//! they change); `--threads`, `--keep-paths` (the input's relative paths instead of ADIT's
+//! layout) and `--basic` (the Basic Profile without a fixed pseudonym, as the Python module's
+//! `Pseudonymizer(secret)`) shape the ADIT-RS run, e.g. `--size 128 --series 1 --keep-paths
+//! --basic --threads 1` for the Python module's small-file benchmark.
 //! Figures go to `docs/benchmarks.md`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use adit_core::pseudonymize::{
-    Pseudonymizer, PseudonymizerConfig, Secret, TreeOptions, pseudonymize_tree,
+    Pseudonymizer, PseudonymizerConfig, Secret, TreeLayout, TreeOptions, pseudonymize_tree,
 };
 use adit_testkit::corpus::{Corpus, CorpusSpec};
 
@@ -52,19 +58,29 @@ type CommandFor<'a> = Box<dyn Fn(&Path) -> Command + 'a>;
 /// Child mode: what `adit pseudonymize IN OUT --profile adit --pseudonym BENCH --secret ...`
 /// runs, without the CLI parsing.
 fn ours(args: &[String]) -> Res<()> {
-    let [input, output] = args else {
-        return Err("usage: pseudonymize ours IN OUT".into());
+    let [input, output, options @ ..] = args else {
+        return Err(
+            "usage: pseudonymize ours IN OUT [--threads N] [--keep-paths] [--basic]".into(),
+        );
     };
-    let config = PseudonymizerConfig::adit(Secret::new("benchmark secret")?)
-        .with_pseudonym("BENCH")
-        .with_trial(Some("TRIAL".into()), Some("Benchmark".into()));
+    let secret = Secret::new("benchmark secret")?;
+    let config = if options.iter().any(|a| a == "--basic") {
+        PseudonymizerConfig::basic(secret)
+    } else {
+        PseudonymizerConfig::adit(secret)
+            .with_pseudonym("BENCH")
+            .with_trial(Some("TRIAL".into()), Some("Benchmark".into()))
+    };
     let p = Pseudonymizer::new(config)?;
-    let report = pseudonymize_tree(
-        Path::new(input),
-        Path::new(output),
-        &p,
-        &TreeOptions::default(),
-    )?;
+    let tree = TreeOptions {
+        layout: if options.iter().any(|a| a == "--keep-paths") {
+            TreeLayout::Mirror
+        } else {
+            TreeLayout::Adit
+        },
+        threads: option(options, "--threads", 0)?,
+    };
+    let report = pseudonymize_tree(Path::new(input), Path::new(output), &p, &tree)?;
     if !report.failed.is_empty() || !report.skipped.is_empty() {
         return Err(format!("not clean: {}", report.summary()).into());
     }
@@ -139,13 +155,27 @@ fn bench(args: &[String]) -> Res<()> {
         None => target.join("bench-pseudonymize"),
     };
     let input = work.join("input");
-    let (count, bytes) = ensure_corpus(&input, files)?;
+    let size = u16::try_from(option(args, "--size", 512)?)?;
+    let series = option(args, "--series", 10)?.max(1);
+    let (count, bytes) = ensure_corpus(&input, files, series, size)?;
+    // What the ADIT-RS child is told besides its folders.
+    let mut ours_options = vec![
+        "--threads".to_owned(),
+        option(args, "--threads", 0)?.to_string(),
+    ];
+    for flag in ["--keep-paths", "--basic"] {
+        if args.iter().any(|a| a == flag) {
+            ours_options.push(flag.to_owned());
+        }
+    }
     let python = ensure_dicognito(&target)?;
     let me = std::env::current_exe()?;
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     println!(
-        "input: {count} files, {:.1} MB, 512x512 16-bit CT; {cores} cores; median of {runs} runs",
-        bytes as f64 / 1e6
+        "input: {count} files in {series} series, {:.1} MB, {size}x{size} 16-bit CT; {cores} cores; \
+         median of {runs} runs; adit-rs {}",
+        bytes as f64 / 1e6,
+        ours_options.join(" ")
     );
 
     let tools: [(&str, CommandFor); 3] = [
@@ -161,7 +191,7 @@ fn bench(args: &[String]) -> Res<()> {
             "adit-rs",
             Box::new(|out: &Path| {
                 let mut c = Command::new(&me);
-                c.arg("ours").arg(&input).arg(out);
+                c.arg("ours").arg(&input).arg(out).args(&ours_options);
                 c
             }),
         ),
@@ -266,11 +296,14 @@ fn measure(cmd: &mut Command) -> Res<Run> {
     })
 }
 
-/// Writes the corpus once (the same seed always gives the same files).
-fn ensure_corpus(input: &Path, files: usize) -> Res<(usize, u64)> {
-    let series = 10;
+/// Writes the corpus once per shape (the same seed always gives the same files). The shape is
+/// noted next to the input folder, not in it, so every tool sees only DICOM files.
+fn ensure_corpus(input: &Path, files: usize, series: usize, size: u16) -> Res<(usize, u64)> {
     let per_series = files.div_ceil(series);
-    if count_files(input).unwrap_or(0) != series * per_series {
+    let shape = format!("{series} series x {per_series} instances, {size}x{size}\n");
+    let shape_file = input.with_extension("shape");
+    let same_shape = std::fs::read_to_string(&shape_file).is_ok_and(|s| s == shape);
+    if !same_shape || count_files(input).unwrap_or(0) != series * per_series {
         if input.exists() {
             std::fs::remove_dir_all(input)?;
         }
@@ -280,11 +313,12 @@ fn ensure_corpus(input: &Path, files: usize) -> Res<(usize, u64)> {
                 .studies_per_patient(1)
                 .series_per_study(series)
                 .instances_per_series(per_series)
-                .image_size(512, 512),
+                .image_size(size, size),
         );
         corpus.write_to(input)?;
         // Only DICOM files, so every tool sees the same input.
         std::fs::remove_file(input.join("manifest.json"))?;
+        std::fs::write(&shape_file, shape)?;
     }
     let mut bytes = 0;
     let mut count = 0;
