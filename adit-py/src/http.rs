@@ -18,7 +18,7 @@ use reqwest::{Client, Response};
 
 use crate::errors::{PeerConnectionError, http_status, invalid};
 use crate::runtime::wait;
-use crate::stream::{AHEAD, PartStream};
+use crate::stream::{AHEAD, PartStream, Segments};
 
 /// What a WADO-RS request accepts: DICOM parts, the transfer syntax left to the server, as
 /// `adit-client` (through dicomweb-client) asks, so both get the same bytes.
@@ -112,6 +112,12 @@ impl HttpSession {
     }
 
     /// GETs `url` (WADO-RS) and returns the body of every part.
+    ///
+    /// Each part becomes a Python `bytes` as soon as it has arrived, on the runtime thread
+    /// that parsed it, while this thread waits with the GIL released: the copy overlaps
+    /// with the transfer instead of following it, and the chunks it was copied from are
+    /// freed at once and reused for the next part instead of every part keeping fresh
+    /// allocations (whose pages the kernel would have to fault in and zero) until the end.
     fn get_parts<'py>(
         &self,
         py: Python<'py>,
@@ -122,13 +128,13 @@ impl HttpSession {
         let client = self.client.clone();
         let parts = wait(py, async move {
             let mut parts = Box::pin(open_parts(client, operation, url, params).await?);
-            let mut bodies = Vec::new();
+            let mut bodies: Vec<Py<PyBytes>> = Vec::new();
             while let Some(part) = parts.next().await {
-                bodies.push(part?);
+                bodies.push(Segments::from(part?).to_owned_py()?);
             }
             Ok(bodies)
         })?;
-        Ok(parts.iter().map(|b| PyBytes::new(py, b)).collect())
+        Ok(parts.into_iter().map(|b| b.into_bound(py)).collect())
     }
 
     /// GETs `url` (WADO-RS) and returns an iterator over the part bodies as they arrive, at
@@ -225,7 +231,7 @@ async fn open_parts(
     operation: String,
     url: String,
     params: Vec<(String, String)>,
-) -> PyResult<impl futures::Stream<Item = PyResult<Bytes>> + Send + 'static> {
+) -> PyResult<impl futures::Stream<Item = PyResult<Vec<Bytes>>> + Send + 'static> {
     let request = client
         .get(with_params(&url, &params)?)
         .header(ACCEPT, ACCEPT_DICOM);
@@ -245,7 +251,8 @@ async fn open_parts(
     });
     let reader = MultipartReader::new(Box::pin(body), &related.boundary)
         .map_err(|e| invalid(format!("{operation} {url}: {e}")))?;
-    Ok(reader.into_stream().map(move |part| {
+    // Bodies stay in the pieces they arrived in: the one copy is into the Python `bytes`.
+    Ok(reader.into_segmented_stream().map(move |part| {
         let part = part.map_err(|e| crate::errors::from_dicomweb(&e))?;
         let kind = part.content_type().unwrap_or("application/dicom");
         if !kind
@@ -253,12 +260,17 @@ async fn open_parts(
             .to_ascii_lowercase()
             .starts_with("application/dicom")
         {
-            let body = part.body();
-            let preview = String::from_utf8_lossy(&body[..body.len().min(DETAIL_CHARS)]);
+            let head: Vec<u8> = part
+                .segments()
+                .iter()
+                .flat_map(|s| s.iter().copied())
+                .take(DETAIL_CHARS)
+                .collect();
+            let preview = String::from_utf8_lossy(&head);
             return Err(invalid(format!(
                 "{operation} {url}: part of type `{kind}` instead of DICOM: {preview}"
             )));
         }
-        Ok(part.into_body())
+        Ok(part.into_segments())
     }))
 }

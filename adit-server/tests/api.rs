@@ -8,7 +8,6 @@ mod common;
 use std::num::NonZeroU16;
 
 use adit_core::model::{AeTitle, DimseServer, FolderNode, Node};
-use adit_server::Config;
 use adit_server::accounts::{self, NewUser, Permission, User, groups};
 use adit_server::db::Db;
 use adit_server::nodes;
@@ -19,16 +18,6 @@ use common::TestDb;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
-
-fn state(db: &Db, t: &TestDb) -> AppState {
-    let config = Config::load_from(None, |key| match key {
-        "ADIT_DATA_DIR" => Some(t.data_dir().display().to_string()),
-        "ADIT_DATABASE_URL" => Some(t.url.clone()),
-        _ => None,
-    })
-    .unwrap();
-    AppState::new(db.clone(), config)
-}
 
 /// One request; answers status, raw body and the body as JSON (`Null` when not JSON).
 async fn send(
@@ -76,6 +65,17 @@ async fn post(state: &AppState, path: &str, token: &str, body: Value) -> (Status
     )
     .await;
     (status, json)
+}
+
+/// `POST /api/v1/jobs/<id>/<action>` with an empty JSON body.
+async fn job_action(state: &AppState, id: i64, action: &str, token: &str) -> (StatusCode, Value) {
+    post(
+        state,
+        &format!("/api/v1/jobs/{id}/{action}"),
+        token,
+        json!({}),
+    )
+    .await
 }
 
 async fn delete(state: &AppState, path: &str, token: &str) -> (StatusCode, Value) {
@@ -129,7 +129,7 @@ struct World {
 
 async fn world(t: &TestDb) -> World {
     let db = t.db().await;
-    let state = state(&db, t);
+    let state = t.app_state(&db);
     let alice = user(&db, "alice", false).await;
     let bob = user(&db, "bob", false).await;
     let staff = user(&db, "staff", true).await;
@@ -341,62 +341,20 @@ async fn jobs_are_created_listed_and_acted_on(t: TestDb) {
     assert_error(&got, StatusCode::BAD_REQUEST, "invalid_input");
 
     // Actions: restart is staff-only, retry needs a failed job, bob cannot reach it.
-    let got = post(
-        &w.state,
-        &format!("/api/v1/jobs/{id}/restart"),
-        alice,
-        json!({}),
-    )
-    .await;
+    let got = job_action(&w.state, id, "restart", alice).await;
     assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
-    let got = post(
-        &w.state,
-        &format!("/api/v1/jobs/{id}/retry"),
-        alice,
-        json!({}),
-    )
-    .await;
+    let got = job_action(&w.state, id, "retry", alice).await;
     assert_error(&got, StatusCode::CONFLICT, "conflict");
-    let got = post(
-        &w.state,
-        &format!("/api/v1/jobs/{id}/cancel"),
-        bob,
-        json!({}),
-    )
-    .await;
+    let got = job_action(&w.state, id, "cancel", bob).await;
     assert_error(&got, StatusCode::NOT_FOUND, "not_found");
-    let got = post(
-        &w.state,
-        &format!("/api/v1/jobs/{id}/explode"),
-        alice,
-        json!({}),
-    )
-    .await;
+    let got = job_action(&w.state, id, "explode", alice).await;
     assert_error(&got, StatusCode::NOT_FOUND, "not_found");
-    let (status, got) = post(
-        &w.state,
-        &format!("/api/v1/jobs/{id}/cancel"),
-        alice,
-        json!({}),
-    )
-    .await;
+    let (status, got) = job_action(&w.state, id, "cancel", alice).await;
     assert_eq!(status, StatusCode::OK, "{got}");
     assert_eq!(got["status"], "CA");
-    let got = post(
-        &w.state,
-        &format!("/api/v1/jobs/{id}/restart"),
-        alice,
-        json!({}),
-    )
-    .await;
+    let got = job_action(&w.state, id, "restart", alice).await;
     assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
-    let (status, got) = post(
-        &w.state,
-        &format!("/api/v1/jobs/{id}/resume"),
-        alice,
-        json!({}),
-    )
-    .await;
+    let (status, got) = job_action(&w.state, id, "resume", alice).await;
     assert_eq!(status, StatusCode::OK, "{got}");
     assert_eq!(got["status"], "PE");
 

@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use adit_core::model::DimseCapabilities;
 use adit_core::pseudonymize::Secret;
 use adit_queue::WorkerConfig;
-use adit_server::Config;
 use adit_server::accounts::{self, NewUser, Permission, groups};
 use adit_server::jobs::Jobs;
 use adit_server::nodes;
@@ -100,13 +99,7 @@ async fn every_action_of_a_real_transfer_is_audited() {
 
     let t = TestDb::postgres().await;
     let db = t.db().await;
-    let config = Config::load_from(None, |key| match key {
-        "ADIT_DATA_DIR" => Some(t.data_dir().display().to_string()),
-        "ADIT_DATABASE_URL" => Some(t.url.clone()),
-        _ => None,
-    })
-    .unwrap();
-    let state = AppState::new(db.clone(), config);
+    let state = t.app_state(&db);
 
     // Accounts and nodes (node changes are audited without a user: they come from the CLI).
     let staff = accounts::users::create(

@@ -13,7 +13,6 @@ use adit_core::instance::Instance;
 use adit_core::model::{AeTitle, DicomWebServer, DimseCapabilities, DimseServer, Node};
 use adit_dicomweb::codec::media_type::MultipartRelated;
 use adit_dicomweb::codec::multipart::{MultipartReader, MultipartWriter, Part};
-use adit_server::Config;
 use adit_server::accounts::{self, NewUser, Permission};
 use adit_server::db::Db;
 use adit_server::nodes;
@@ -73,14 +72,10 @@ async fn fixture(seed: &str) -> Fixture {
 
 async fn fixture_on(t: TestDb, seed: &str) -> Fixture {
     let db = t.db().await;
-    let config = Config::load_from(None, |key| match key {
-        "ADIT_DATA_DIR" => Some(t.data_dir().display().to_string()),
-        "ADIT_DATABASE_URL" => Some(t.url.clone()),
-        "ADIT_SECRET_KEY" => Some("facade-test-secret".into()),
-        "ADIT_CALLING_AE" => Some("ADITTEST".into()),
-        _ => None,
-    })
-    .unwrap();
+    let config = t.config(&[
+        ("ADIT_SECRET_KEY", "facade-test-secret"),
+        ("ADIT_CALLING_AE", "ADITTEST"),
+    ]);
     let state = AppState::new(db.clone(), config);
 
     let orthanc = Orthanc::start(DIMSE_AE).unwrap();
@@ -234,6 +229,20 @@ fn multipart_body(instances: &[Vec<u8>]) -> (String, Vec<u8>) {
         writer.content_type("application/dicom"),
         writer.encode_to_vec(&parts),
     )
+}
+
+/// STOW-RS of `instances` (Part-10 files) to `path` as alice.
+async fn stow(f: &Fixture, path: &str, instances: &[Vec<u8>]) -> Answer {
+    let (content_type, body) = multipart_body(instances);
+    call(
+        f,
+        Method::POST,
+        path,
+        Some(&f.alice),
+        Some(&content_type),
+        body,
+    )
+    .await
 }
 
 fn text(object: &dicom_object::InMemDicomObject, tag: dicom_core::Tag) -> String {
@@ -625,14 +634,10 @@ async fn stow_reports_200_202_409() {
     let before = f.orthanc.counts().unwrap().instances;
 
     // 200: everything stored, through the DIMSE node.
-    let (content_type, body) = multipart_body(&files(a_uid));
-    let a = call(
+    let a = stow(
         &f,
-        Method::POST,
         &format!("/api/dicom-web/{DIMSE_AE}/stowrs/studies"),
-        Some(&f.alice),
-        Some(&content_type),
-        body,
+        &files(a_uid),
     )
     .await;
     assert_eq!(
@@ -655,14 +660,10 @@ async fn stow_reports_200_202_409() {
     let mut mixed = files(b_uid);
     mixed.push(files(a_uid).remove(0));
     mixed.push(b"not dicom at all".to_vec());
-    let (content_type, body) = multipart_body(&mixed);
-    let a = call(
+    let a = stow(
         &f,
-        Method::POST,
         &format!("/api/dicom-web/{WEB_NODE}/stowrs/studies/{b_uid}"),
-        Some(&f.alice),
-        Some(&content_type),
-        body,
+        &mixed,
     )
     .await;
     assert_eq!(
@@ -680,14 +681,10 @@ async fn stow_reports_200_202_409() {
     assert_eq!(f.orthanc.counts().unwrap().instances, before + 4);
 
     // 409: nothing of the URL's study.
-    let (content_type, body) = multipart_body(&files(a_uid));
-    let a = call(
+    let a = stow(
         &f,
-        Method::POST,
         &format!("/api/dicom-web/{DIMSE_AE}/stowrs/studies/1.2.3.999"),
-        Some(&f.alice),
-        Some(&content_type),
-        body,
+        &files(a_uid),
     )
     .await;
     assert_eq!(a.status, StatusCode::CONFLICT);
@@ -704,7 +701,7 @@ async fn stow_reports_200_202_409() {
     assert_eq!(a.json().as_array().unwrap().len(), 1);
 }
 
-/// Answers QIDO with 404 and every WADO request with a chunked multipart body holding one complete DICOM part and the
+/// Answers QIDO (any DICOM JSON request) with 404 and every WADO request with a chunked multipart body holding one complete DICOM part and the
 /// start of a second, then drops the connection: a failure after streaming started.
 async fn broken_dicomweb_server(first: Vec<u8>, stall: std::time::Duration) -> u16 {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -725,9 +722,9 @@ async fn broken_dicomweb_server(first: Vec<u8>, stall: std::time::Duration) -> u
                         Ok(n) => request.extend_from_slice(&buf[..n]),
                     }
                 }
-                let line = request.split(|b| *b == b'\n').next().unwrap_or_default();
-                if String::from_utf8_lossy(line).contains("instances") {
-                    // QIDO (the source lists what it expects): not offered.
+                let head = String::from_utf8_lossy(&request).to_ascii_lowercase();
+                if head.contains("accept: application/dicom+json") {
+                    // QIDO (the source counts or lists what it expects): not offered.
                     let _ = socket
                         .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
                         .await;
@@ -816,15 +813,11 @@ async fn failures_before_and_after_streaming_started() {
     }
 
     // STOW to a node that is down: the same clean error, not a 409.
-    let (content_type, body) = multipart_body(std::slice::from_ref(&first_bytes));
     for node in ["DEADAE", "dead-web"] {
-        let a = call(
+        let a = stow(
             &f,
-            Method::POST,
             &format!("/api/dicom-web/{node}/stowrs/studies"),
-            Some(&f.alice),
-            Some(&content_type),
-            body.clone(),
+            std::slice::from_ref(&first_bytes),
         )
         .await;
         assert_eq!(

@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use adit_core::model::{AeTitle, DimseCapabilities, DimseServer, Node};
 use adit_queue::WorkerConfig;
-use adit_server::Config;
 use adit_server::jobs::{BatchQuery, JobKind, JobStatus, NewJob, NewTask, TaskStatus};
 use adit_server::receiver::spool_coordinator;
 use adit_server::worker::{env_for, worker};
@@ -54,16 +53,12 @@ async fn batch_query_by_name_mails_the_owner(t: TestDb) {
     // The worker environment as `adit worker` builds it from the configuration: the SMTP
     // settings select the SmtpMailer.
     let port = smtp.port.to_string();
-    let config = Config::load_from(None, |key| match key {
-        "ADIT_DATA_DIR" => Some(t.data_dir().display().to_string()),
-        "ADIT_DATABASE_URL" => Some(t.url.clone()),
-        "ADIT_SECRET_KEY" => Some("jobs-mail-test-secret".into()),
-        "ADIT_SMTP_HOST" => Some("127.0.0.1".into()),
-        "ADIT_SMTP_PORT" => Some(port.clone()),
-        "ADIT_SMTP_FROM" => Some("ADIT <adit@example.org>".into()),
-        _ => None,
-    })
-    .unwrap();
+    let config = t.config(&[
+        ("ADIT_SECRET_KEY", "jobs-mail-test-secret"),
+        ("ADIT_SMTP_HOST", "127.0.0.1"),
+        ("ADIT_SMTP_PORT", &port),
+        ("ADIT_SMTP_FROM", "ADIT <adit@example.org>"),
+    ]);
     let db = t.db().await;
     let coordinator = spool_coordinator(&config, &db).await.unwrap();
     let mut env = env_for(&config, &db, coordinator).await.unwrap();
@@ -155,15 +150,11 @@ async fn batch_query_by_name_mails_the_owner(t: TestDb) {
 /// Bad SMTP settings: the worker, which sends the mails, refuses to start and names the
 /// setting; the web server's job store still works (it only logs the mails).
 async fn bad_smtp_settings_stop_the_worker_not_the_web_server(t: TestDb) {
-    let config = Config::load_from(None, |key| match key {
-        "ADIT_DATA_DIR" => Some(t.data_dir().display().to_string()),
-        "ADIT_DATABASE_URL" => Some(t.url.clone()),
-        "ADIT_SECRET_KEY" => Some("jobs-mail-test-secret".into()),
-        "ADIT_SMTP_HOST" => Some("127.0.0.1".into()),
-        "ADIT_SMTP_FROM" => Some("not an address".into()),
-        _ => None,
-    })
-    .unwrap();
+    let config = t.config(&[
+        ("ADIT_SECRET_KEY", "jobs-mail-test-secret"),
+        ("ADIT_SMTP_HOST", "127.0.0.1"),
+        ("ADIT_SMTP_FROM", "not an address"),
+    ]);
     let db = t.db().await;
     let coordinator = spool_coordinator(&config, &db).await.unwrap();
     let Err(err) = env_for(&config, &db, coordinator).await else {

@@ -8,19 +8,16 @@ mod common;
 mod jobs_support;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use adit_core::model::{DicomWebServer, Node};
 use adit_core::pseudonymize::Secret;
 use adit_core::queue::RetryPolicy;
 use adit_dimse::scp::{MoveCoordinator, Receiver, ReceiverOptions};
 use adit_queue::WorkerConfig;
-use adit_server::jobs::{
-    Actor, BatchQuery, JobAction, JobKind, JobStatus, Jobs, NewJob, NewTask, TaskStatus,
-};
+use adit_server::jobs::{BatchQuery, JobKind, JobStatus, Jobs, NewJob, NewTask, TaskStatus};
 use adit_server::worker::{WorkerEnv, worker};
-use adit_testkit::corpus::{Corpus, CorpusSpec};
-use adit_testkit::{DicomAddress, Orthanc, StoreScp};
+use adit_testkit::{DicomAddress, Orthanc};
 use common::*;
 use jobs_support::*;
 use tokio_util::sync::CancellationToken;
@@ -61,17 +58,6 @@ fn start_worker(env: WorkerEnv, concurrency: usize) -> RunningWorker {
     RunningWorker { shutdown }
 }
 
-fn corpus(seed: &str) -> Corpus {
-    Corpus::new(
-        CorpusSpec::new(seed)
-            .patients(2)
-            .studies_per_patient(2)
-            .series_per_study(2)
-            .instances_per_series(3)
-            .image_size(32, 32),
-    )
-}
-
 /// Checks that B holds exactly `n` instances, all under the pseudonym, none with the original
 /// PatientID or PatientName.
 fn assert_pseudonymized_at(b: &Orthanc, n: u64, pseudonym: &str, original: (&str, &str)) {
@@ -91,7 +77,7 @@ fn assert_pseudonymized_at(b: &Orthanc, n: u64, pseudonym: &str, original: (&str
 }
 
 async fn selective_transfer_by_c_get_pseudonymized(t: TestDb) {
-    let corpus = corpus("jobs-get");
+    let corpus = small_corpus("jobs-get");
     let a = Orthanc::start("ORTHANC-A").unwrap();
     a.upload_corpus(&corpus).unwrap();
     let b = Orthanc::start("ORTHANC-B").unwrap();
@@ -132,7 +118,7 @@ async fn selective_transfer_by_c_get_pseudonymized(t: TestDb) {
 }
 
 async fn selective_transfer_by_c_move_through_the_receiver(t: TestDb) {
-    let corpus = corpus("jobs-move");
+    let corpus = small_corpus("jobs-move");
     let spool = tempfile::tempdir().unwrap();
     let receiver = Receiver::bind(
         ("127.0.0.1", 0),
@@ -181,7 +167,7 @@ async fn selective_transfer_by_c_move_through_the_receiver(t: TestDb) {
 }
 
 async fn batch_transfer_of_three_studies_to_a_folder(t: TestDb) {
-    let corpus = corpus("jobs-batch");
+    let corpus = small_corpus("jobs-batch");
     let a = Orthanc::start("ORTHANC-A").unwrap();
     a.upload_corpus(&corpus).unwrap();
     let out = t.dir.path().join("out");
@@ -194,21 +180,9 @@ async fn batch_transfer_of_three_studies_to_a_folder(t: TestDb) {
     }
     let source = add_node(jobs.db(), &node).await;
     let destination = add_node(jobs.db(), &folder_node("OUT", &out)).await;
-    let mut new = NewJob::new(JobKind::BatchTransfer, owner, source, Some(destination));
-    new.project_name = "Project".into();
-    let mut expected = 0;
-    for (i, (patient, study)) in corpus.manifest().studies().take(3).enumerate() {
-        expected += study
-            .series
-            .iter()
-            .map(|s| s.sop_instance_uids.len())
-            .sum::<usize>();
-        new = new.task(
-            NewTask::transfer(&patient.patient_id, &study.study_instance_uid, &[])
-                .with_pseudonym(format!("PSN-{i}")),
-        );
-    }
-    let id = jobs.create(&new, true).await.unwrap();
+    let (id, expected) =
+        batch_transfer_of_three_studies(&jobs, owner, (source, destination), &corpus, "Project")
+            .await;
     let _worker = start_worker(env(&jobs, None), 2);
     let job = wait_final(&jobs, id, Duration::from_secs(120)).await;
     assert_status(&job, JobStatus::Success);
@@ -227,7 +201,7 @@ async fn batch_transfer_of_three_studies_to_a_folder(t: TestDb) {
 }
 
 async fn batch_query_writes_result_rows(t: TestDb) {
-    let corpus = corpus("jobs-query");
+    let corpus = small_corpus("jobs-query");
     let a = Orthanc::start("ORTHANC-A").unwrap();
     a.upload_corpus(&corpus).unwrap();
     let jobs = t.jobs().await;
@@ -276,23 +250,10 @@ async fn batch_query_writes_result_rows(t: TestDb) {
 }
 
 async fn cancel_stops_a_running_transfer(t: TestDb) {
-    let corpus = Corpus::new(
-        CorpusSpec::new("jobs-cancel")
-            .patients(1)
-            .studies_per_patient(1)
-            .series_per_study(2)
-            .instances_per_series(20)
-            .image_size(32, 32),
-    );
+    let corpus = long_study_corpus("jobs-cancel");
     let a = Orthanc::start("ORTHANC-A").unwrap();
     let total = a.upload_corpus(&corpus).unwrap();
-    // A slow archive (one second per store), so the transfer is still running when it is
-    // cancelled, however fast this machine moves the images.
-    let slow = StoreScp::builder()
-        .ae_title("SLOW-B")
-        .sleep_after(1)
-        .start()
-        .unwrap();
+    let slow = slow_archive();
     let jobs = t.jobs().await;
     let owner = add_user(jobs.db(), "jdoe", "").await;
     let source = add_node(
@@ -301,46 +262,15 @@ async fn cancel_stops_a_running_transfer(t: TestDb) {
     )
     .await;
     let destination = add_node(jobs.db(), &dimse_node("SLOW", slow.address(), store_only())).await;
-    let (patient, study) = corpus.manifest().studies().next().unwrap();
-    let mut new = NewJob::new(JobKind::SelectiveTransfer, owner, source, Some(destination));
-    new.pseudonym = Some("SUBJ-C".into());
-    let new = new.task(NewTask::transfer(
-        &patient.patient_id,
-        &study.study_instance_uid,
-        &[],
-    ));
-    let id = jobs.create(&new, true).await.unwrap();
+    let (id, _) =
+        selective_transfer(&jobs, owner, (source, destination), &corpus, 0, "SUBJ-C").await;
     let _worker = start_worker(env(&jobs, None), 1);
-    // Wait until instances flow.
-    let start = Instant::now();
-    loop {
-        let task = &jobs.tasks(id).await.unwrap()[0];
-        if task.instances_done > 0 {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(60), "{task:#?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    jobs.job_action(Actor::user(owner), id, JobAction::Cancel)
-        .await
-        .unwrap();
-    let cancelled_at = Instant::now();
-    let job = wait_final(&jobs, id, Duration::from_secs(15)).await;
-    assert_status(&job, JobStatus::Canceled);
-    assert!(cancelled_at.elapsed() < Duration::from_secs(10));
-    let task = &jobs.tasks(id).await.unwrap()[0];
-    assert_eq!(task.status, TaskStatus::Canceled, "{task:#?}");
-    // The archive stops receiving: its count does not move any more (one store may still
-    // have been in its sleep), and not everything arrived.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let stored = slow.received_files().unwrap().len();
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(slow.received_files().unwrap().len(), stored);
-    assert!(stored < total, "cancelled after everything was stored");
+    wait_until_instances_flow(&jobs, id, Duration::from_secs(60)).await;
+    cancel_and_assert_the_archive_stops(&jobs, owner, id, &slow, total).await;
 }
 
 async fn dicomweb_source_to_a_password_zip(t: TestDb) {
-    let corpus = corpus("jobs-zip");
+    let corpus = small_corpus("jobs-zip");
     let a = Orthanc::start("ORTHANC-A").unwrap();
     a.upload_corpus(&corpus).unwrap();
     let out = t.dir.path().join("out");

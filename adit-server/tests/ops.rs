@@ -35,20 +35,11 @@ use tower::ServiceExt;
 
 const METRICS_TOKEN: &str = "metrics-scrape-token";
 
+/// This file's configuration on `t`: its secret key, then `extra`.
 fn config_for(t: &TestDb, extra: &[(&str, &str)]) -> Config {
-    let extra: Vec<(String, String)> = extra
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    let data_dir = t.data_dir().display().to_string();
-    let url = t.url.clone();
-    Config::load_from(None, move |key| match key {
-        "ADIT_DATA_DIR" => Some(data_dir.clone()),
-        "ADIT_DATABASE_URL" => Some(url.clone()),
-        "ADIT_SECRET_KEY" => Some("ops-test-secret".into()),
-        _ => extra.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()),
-    })
-    .unwrap()
+    let mut settings = vec![("ADIT_SECRET_KEY", "ops-test-secret")];
+    settings.extend_from_slice(extra);
+    t.config(&settings)
 }
 
 fn corpus(seed: &str) -> Corpus {

@@ -229,16 +229,7 @@ async fn a_receiver_process_and_dcmqrscp_report_the_instance_that_never_came() {
     // Remove one file behind dcmqrscp's back: its C-FIND still lists it, its C-MOVE cannot
     // send it.
     let lost_uid = study.series[1].sop_instance_uids[2].clone();
-    let lost_file = written
-        .files
-        .iter()
-        .find(|f| {
-            adit_core::instance::Instance::from_part10(std::fs::read(f).unwrap())
-                .unwrap()
-                .sop_instance_uid()
-                == lost_uid
-        })
-        .unwrap();
+    let lost_file = written.file_of(&lost_uid).unwrap();
     std::fs::remove_file(lost_file).unwrap();
     let (got, missing) = run(&source, &selection, &corpus).await;
     let mut rest = want.clone();

@@ -9,7 +9,6 @@ mod jobs_support;
 
 use std::time::{Duration, Instant};
 
-use adit_server::Config;
 use adit_server::receiver::liveness::{self, InProcessFlag, ReceiverCheck};
 use adit_server::receiver::signal;
 use adit_server::web::{AppState, app};
@@ -30,17 +29,6 @@ async fn health(state: &AppState) -> (StatusCode, serde_json::Value) {
     (status, serde_json::from_slice(&bytes).unwrap())
 }
 
-fn config(t: &TestDb) -> Config {
-    let dir = t.dir.path().display().to_string();
-    let url = t.url.clone();
-    Config::load_from(None, move |key| match key {
-        "ADIT_DATA_DIR" => Some(dir.clone()),
-        "ADIT_DATABASE_URL" => Some(url.clone()),
-        _ => None,
-    })
-    .unwrap()
-}
-
 /// Polls `/health/` until the receiver is `want`.
 async fn wait_receiver(state: &AppState, want: &str) -> StatusCode {
     let start = Instant::now();
@@ -57,7 +45,7 @@ async fn wait_receiver(state: &AppState, want: &str) -> StatusCode {
 async fn in_process_receiver_down_is_unhealthy(t: TestDb) {
     let db = t.db().await;
     let flag = InProcessFlag::default();
-    let state = AppState::new(db.clone(), config(&t))
+    let state = AppState::new(db.clone(), t.config(&[]))
         .with_receiver_check(ReceiverCheck::InProcess(flag.clone()));
     let (status, body) = health(&state).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
@@ -70,16 +58,17 @@ async fn in_process_receiver_down_is_unhealthy(t: TestDb) {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["receiver"], "ok");
     // Without a receiver check (the bare app) the key is left out.
-    let (_, body) = health(&AppState::new(db.clone(), config(&t))).await;
+    let (_, body) = health(&t.app_state(&db)).await;
     assert!(body.get("receiver").is_none(), "{body}");
     db.close().await;
 }
 
 async fn receiver_process_presence_through_the_database(t: TestDb) {
     let db = t.db().await;
-    let state = AppState::new(db.clone(), config(&t)).with_receiver_check(ReceiverCheck::Shared {
-        data_dir: t.dir.path().to_owned(),
-    });
+    let state =
+        AppState::new(db.clone(), t.config(&[])).with_receiver_check(ReceiverCheck::Shared {
+            data_dir: t.dir.path().to_owned(),
+        });
     assert_eq!(wait_receiver(&state, "down").await, StatusCode::OK);
     let stop = CancellationToken::new();
     let present = tokio::spawn(liveness::present(

@@ -14,117 +14,29 @@ mod common;
 mod jobs_support;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use adit_server::jobs::{Actor, JobAction, JobKind, JobStatus, Jobs, NewJob, NewTask, TaskStatus};
+use adit_server::jobs::{JobStatus, TaskStatus};
 use adit_testkit::corpus::{Corpus, CorpusSpec};
 use adit_testkit::{DicomAddress, Orthanc, StoreScp};
 use common::*;
 use jobs_support::*;
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
 
 const SECRET: &str = "run modes test secret";
 const RECEIVER_AE: &str = "ADIT-RM";
 
-/// An `adit` child process; killed on drop (also when the test panics).
-struct Adit {
-    name: &'static str,
-    child: Option<Child>,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Adit {
-    /// Starts `adit <args>` on `t`'s database and data directory with `env`.
-    fn start(name: &'static str, t: &TestDb, args: &[&str], env: &[(&str, String)]) -> Adit {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_adit"))
-            .args(args)
-            .env_remove("ADIT_CONFIG")
-            .env("ADIT_DATA_DIR", t.dir.path())
-            .env("ADIT_DATABASE_URL", &t.url)
-            .env("ADIT_SECRET_KEY", SECRET)
-            .env("ADIT_ADMIN_PASSWORD", "admin-pw")
-            .env("ADIT_CALLING_AE", "ADIT-E2E")
-            .env("ADIT_RECEIVER_AE", RECEIVER_AE)
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                println!("[{name}] {line}");
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Adit {
-            name,
-            child: Some(child),
-            lines: rx,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Waits (30 s at most) until the process printed a line containing `needle`.
-    fn wait_for(&mut self, needle: &str) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        if self.seen.iter().any(|l| l.contains(needle)) {
-            return;
-        }
-        while Instant::now() < deadline {
-            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(100)) {
-                let found = line.contains(needle);
-                self.seen.push(line);
-                if found {
-                    return;
-                }
-            }
-            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("{} exited ({status}):\n{}", self.name, self.seen.join("\n"));
-            }
-        }
-        panic!(
-            "{}: `{needle}` not printed within 30 s:\n{}",
-            self.name,
-            self.seen.join("\n")
-        );
-    }
-
-    /// SIGTERM, then the exit status (within 30 s).
-    fn stop(&mut self) -> std::process::ExitStatus {
-        let mut child = self.child.take().unwrap();
-        kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("{} did not stop within 30 s of SIGTERM", self.name);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Adit {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
+/// `adit <args>` with this file's secret key, admin password and AE titles (the receiver's
+/// is the one Orthanc A moves to).
+fn adit(name: &'static str, t: &TestDb, args: &[&str], env: &[(&str, String)]) -> AditProcess {
+    let mut all = vec![
+        ("ADIT_SECRET_KEY", SECRET.to_owned()),
+        ("ADIT_ADMIN_PASSWORD", "admin-pw".to_owned()),
+        ("ADIT_CALLING_AE", "ADIT-E2E".to_owned()),
+        ("ADIT_RECEIVER_AE", RECEIVER_AE.to_owned()),
+    ];
+    all.extend_from_slice(env);
+    AditProcess::start(name, t, args, &all)
 }
 
 fn port() -> u16 {
@@ -167,54 +79,6 @@ fn wait_health_receiver(port: u16, want: &str) -> u16 {
     }
 }
 
-fn small_corpus(seed: &str) -> Corpus {
-    Corpus::new(
-        CorpusSpec::new(seed)
-            .patients(2)
-            .studies_per_patient(2)
-            .series_per_study(2)
-            .instances_per_series(3)
-            .image_size(32, 32),
-    )
-}
-
-/// Instances at `b` per PatientID.
-fn instances_per_patient(b: &Orthanc) -> BTreeMap<String, usize> {
-    let mut counts = BTreeMap::new();
-    for patient in b.get_json("/patients?expand").unwrap().as_array().unwrap() {
-        let id = patient["ID"].as_str().unwrap();
-        let patient_id = patient["MainDicomTags"]["PatientID"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let instances = b.get_json(&format!("/patients/{id}/instances")).unwrap();
-        *counts.entry(patient_id).or_insert(0) += instances.as_array().unwrap().len();
-    }
-    counts
-}
-
-/// Creates a pseudonymized selective transfer of study `nth` of `corpus`; returns the job id
-/// and the study's instance count.
-async fn selective_transfer(
-    jobs: &Jobs,
-    owner: i64,
-    (source, destination): (i64, i64),
-    corpus: &Corpus,
-    nth: usize,
-    pseudonym: &str,
-) -> (i64, usize) {
-    let (patient, study) = corpus.manifest().studies().nth(nth).unwrap();
-    let n = study.series.iter().map(|s| s.sop_instance_uids.len()).sum();
-    let mut new = NewJob::new(JobKind::SelectiveTransfer, owner, source, Some(destination));
-    new.pseudonym = Some(pseudonym.into());
-    let new = new.task(NewTask::transfer(
-        &patient.patient_id,
-        &study.study_instance_uid,
-        &[],
-    ));
-    (jobs.create(&new, true).await.unwrap(), n)
-}
-
 fn dcm_files(dir: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
@@ -244,7 +108,7 @@ async fn serve_on_sqlite_transfers_by_c_get_c_move_and_to_a_folder() {
         .unwrap();
     a.upload_corpus(&corpus).unwrap();
     let b = Orthanc::start("ORTHANC-B").unwrap();
-    let mut serve = Adit::start(
+    let mut serve = adit(
         "serve",
         &t,
         &["serve"],
@@ -294,21 +158,9 @@ async fn serve_on_sqlite_transfers_by_c_get_c_move_and_to_a_folder() {
     );
 
     // A batch transfer of three studies to a folder, each under its own pseudonym.
-    let mut new = NewJob::new(JobKind::BatchTransfer, owner, by_get, Some(to_folder));
-    new.project_name = "Runmodes".into();
-    let mut expected = 0;
-    for (i, (patient, study)) in corpus.manifest().studies().take(3).enumerate() {
-        expected += study
-            .series
-            .iter()
-            .map(|s| s.sop_instance_uids.len())
-            .sum::<usize>();
-        new = new.task(
-            NewTask::transfer(&patient.patient_id, &study.study_instance_uid, &[])
-                .with_pseudonym(format!("PSN-{i}")),
-        );
-    }
-    let id = jobs.create(&new, true).await.unwrap();
+    let (id, expected) =
+        batch_transfer_of_three_studies(&jobs, owner, (by_get, to_folder), &corpus, "Runmodes")
+            .await;
     let job = wait_final(&jobs, id, Duration::from_secs(60)).await;
     assert_status(&job, JobStatus::Success);
     assert_eq!(dcm_files(&out), expected);
@@ -335,14 +187,14 @@ async fn postgres_with_separate_web_worker_and_receiver_processes() {
         ("ADIT_HTTP_ADDR", loopback(http)),
         ("ADIT_RECEIVER_ADDR", loopback(dimse)),
     ];
-    let mut web = Adit::start("web", &t, &["web"], &env);
+    let mut web = adit("web", &t, &["web"], &env);
     web.wait_for("listening on http");
     // No receiver yet: reported, and the web process stays healthy.
     assert_eq!(wait_health_receiver(http, "down"), 200);
-    let mut receiver = Adit::start("receiver", &t, &["receiver"], &env);
+    let mut receiver = adit("receiver", &t, &["receiver"], &env);
     receiver.wait_for("listening on");
     assert_eq!(wait_health_receiver(http, "ok"), 200);
-    let mut worker = Adit::start("worker", &t, &["worker"], &env);
+    let mut worker = adit("worker", &t, &["worker"], &env);
     worker.wait_for("started");
 
     let owner = add_user(jobs.db(), "jdoe", "").await;
@@ -369,25 +221,12 @@ async fn postgres_with_separate_web_worker_and_receiver_processes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_cancels_a_running_transfer_within_seconds() {
     let t = TestDb::sqlite().await;
-    let corpus = Corpus::new(
-        CorpusSpec::new("runmodes-cancel")
-            .patients(1)
-            .studies_per_patient(1)
-            .series_per_study(2)
-            .instances_per_series(20)
-            .image_size(32, 32),
-    );
+    let corpus = long_study_corpus("runmodes-cancel");
     let a = Orthanc::start("ORTHANC-A").unwrap();
     let total = a.upload_corpus(&corpus).unwrap();
-    // A slow archive (one second per store), so the transfer is still running when it is
-    // cancelled, however fast this machine moves the images.
-    let slow = StoreScp::builder()
-        .ae_title("SLOW-B")
-        .sleep_after(1)
-        .start()
-        .unwrap();
+    let slow = slow_archive();
     let http = port();
-    let mut serve = Adit::start(
+    let mut serve = adit(
         "serve",
         &t,
         &["serve"],
@@ -402,31 +241,8 @@ async fn serve_cancels_a_running_transfer_within_seconds() {
     let by_get = add_node(jobs.db(), &dimse_node("A-GET", a.address(), find_get())).await;
     let to_slow = add_node(jobs.db(), &dimse_node("SLOW", slow.address(), store_only())).await;
     let (id, _) = selective_transfer(&jobs, owner, (by_get, to_slow), &corpus, 0, "SUBJ-C").await;
-    let start = Instant::now();
-    loop {
-        let task = &jobs.tasks(id).await.unwrap()[0];
-        if task.instances_done > 0 {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "{task:#?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    jobs.job_action(Actor::user(owner), id, JobAction::Cancel)
-        .await
-        .unwrap();
-    let cancelled_at = Instant::now();
-    let job = wait_final(&jobs, id, Duration::from_secs(15)).await;
-    assert_status(&job, JobStatus::Canceled);
-    assert!(cancelled_at.elapsed() < Duration::from_secs(10));
-    let task = &jobs.tasks(id).await.unwrap()[0];
-    assert_eq!(task.status, TaskStatus::Canceled, "{task:#?}");
-    // The archive stops receiving: its count does not move any more (one store may still
-    // have been in its sleep), and not everything arrived.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let stored = slow.received_files().unwrap().len();
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(slow.received_files().unwrap().len(), stored);
-    assert!(stored < total, "cancelled after everything was stored");
+    wait_until_instances_flow(&jobs, id, Duration::from_secs(30)).await;
+    cancel_and_assert_the_archive_stops(&jobs, owner, id, &slow, total).await;
 
     jobs.db().clone().close().await;
     assert!(serve.stop().success());
@@ -455,7 +271,7 @@ async fn sigterm_gives_running_tasks_back_and_the_next_start_finishes_them() {
         .start()
         .unwrap();
     let start_serve = |t: &TestDb| {
-        let mut serve = Adit::start(
+        let mut serve = adit(
             "serve",
             t,
             &["serve"],
@@ -475,15 +291,7 @@ async fn sigterm_gives_running_tasks_back_and_the_next_start_finishes_them() {
     let by_get = add_node(jobs.db(), &dimse_node("A-GET", a.address(), find_get())).await;
     let to_slow = add_node(jobs.db(), &dimse_node("SLOW", slow.address(), store_only())).await;
     let (id, _) = selective_transfer(&jobs, owner, (by_get, to_slow), &corpus, 0, "SUBJ-T").await;
-    let start = Instant::now();
-    loop {
-        let task = &jobs.tasks(id).await.unwrap()[0];
-        if task.instances_done > 0 {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "{task:#?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until_instances_flow(&jobs, id, Duration::from_secs(30)).await;
     let stopping = Instant::now();
     assert!(serve.stop().success());
     assert!(stopping.elapsed() < Duration::from_secs(15));

@@ -20,9 +20,7 @@ mod jobs_support;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use adit_server::accounts::{NewUser, Permission, users};
 use adit_server::admin::{self, Grant};
@@ -33,86 +31,6 @@ use common::*;
 use jobs_support::*;
 
 const PASSWORD: &str = "browser-test-pw";
-
-/// An `adit` child process, killed on drop (also when the test panics).
-struct Adit {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Adit {
-    fn serve(t: &TestDb, http: u16) -> Adit {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_adit"))
-            .arg("serve")
-            .env_remove("ADIT_CONFIG")
-            .env("ADIT_DATA_DIR", t.dir.path())
-            .env("ADIT_DATABASE_URL", &t.url)
-            .env("ADIT_SECRET_KEY", "ui browser test secret")
-            .env("ADIT_ADMIN_PASSWORD", "admin-pw")
-            .env("ADIT_CALLING_AE", "ADIT-UI")
-            .env("ADIT_HTTP_ADDR", format!("127.0.0.1:{http}"))
-            .env(
-                "ADIT_RECEIVER_ADDR",
-                format!("127.0.0.1:{}", adit_testkit::free_port().unwrap()),
-            )
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                println!("[serve] {line}");
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Adit { child, lines: rx }
-    }
-
-    fn wait_for(&self, needle: &str) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line.contains(needle) => return,
-                Ok(_) => {}
-                Err(e) => panic!("adit serve never printed `{needle}`: {e}"),
-            }
-        }
-    }
-}
-
-impl Drop for Adit {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Instances at `orthanc` per PatientID.
-fn instances_per_patient(orthanc: &Orthanc) -> BTreeMap<String, usize> {
-    let mut counts = BTreeMap::new();
-    for patient in orthanc
-        .get_json("/patients?expand")
-        .unwrap()
-        .as_array()
-        .unwrap()
-    {
-        let id = patient["ID"].as_str().unwrap();
-        let patient_id = patient["MainDicomTags"]["PatientID"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let instances = orthanc
-            .get_json(&format!("/patients/{id}/instances"))
-            .unwrap();
-        *counts.entry(patient_id).or_insert(0) += instances.as_array().unwrap().len();
-    }
-    counts
-}
 
 /// `npm ci` of `tests/browser` into a directory below the target directory, once per
 /// lock file; returns its `node_modules`.
@@ -181,7 +99,21 @@ async fn the_ui_in_a_browser() {
         .unwrap();
 
     let http = adit_testkit::free_port().unwrap();
-    let serve = Adit::serve(&t, http);
+    let mut serve = AditProcess::start(
+        "serve",
+        &t,
+        &["serve"],
+        &[
+            ("ADIT_SECRET_KEY", "ui browser test secret".to_owned()),
+            ("ADIT_ADMIN_PASSWORD", "admin-pw".to_owned()),
+            ("ADIT_CALLING_AE", "ADIT-UI".to_owned()),
+            ("ADIT_HTTP_ADDR", format!("127.0.0.1:{http}")),
+            (
+                "ADIT_RECEIVER_ADDR",
+                format!("127.0.0.1:{}", adit_testkit::free_port().unwrap()),
+            ),
+        ],
+    );
     serve.wait_for("listening on http");
 
     // Alice's group may use A as source and B as destination; Bob's group has no nodes.

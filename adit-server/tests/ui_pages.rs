@@ -9,7 +9,6 @@ mod common;
 mod jobs_support;
 
 use adit_core::model::{AeTitle, DimseServer, FolderNode, Node};
-use adit_server::Config;
 use adit_server::accounts::{self, NewUser, Permission, User};
 use adit_server::audit;
 use adit_server::db::Db;
@@ -20,16 +19,6 @@ use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use jobs_support::*;
 use tower::ServiceExt;
-
-fn state(db: &Db, t: &TestDb) -> AppState {
-    let config = Config::load_from(None, |key| match key {
-        "ADIT_DATA_DIR" => Some(t.data_dir().display().to_string()),
-        "ADIT_DATABASE_URL" => Some(t.url.clone()),
-        _ => None,
-    })
-    .unwrap();
-    AppState::new(db.clone(), config)
-}
 
 struct Answer {
     status: StatusCode,
@@ -121,7 +110,7 @@ async fn login(state: &AppState, name: &str) -> (String, String) {
 async fn pages_need_a_session_and_forms_need_the_csrf_token() {
     let t = TestDb::sqlite().await;
     let db = t.db().await;
-    let state = state(&db, &t);
+    let state = t.app_state(&db);
     let alice = user(&db, "alice").await;
     let bob = user(&db, "bob").await;
 
@@ -258,7 +247,7 @@ async fn pages_need_a_session_and_forms_need_the_csrf_token() {
 async fn active_group_switch_changes_permissions() {
     let t = TestDb::sqlite().await;
     let db = t.db().await;
-    let state = state(&db, &t);
+    let state = t.app_state(&db);
     let alice = user(&db, "alice").await;
     let radiology = accounts::groups::create(&db, "radiology").await.unwrap();
     let research = accounts::groups::create(&db, "research").await.unwrap();
@@ -331,7 +320,7 @@ async fn active_group_switch_changes_permissions() {
 async fn assets_are_cached_and_samples_download() {
     let t = TestDb::sqlite().await;
     let db = t.db().await;
-    let state = state(&db, &t);
+    let state = t.app_state(&db);
     let a = send(&state, "GET", "/login/", None, None).await;
     let start = a.body.find("/static/").unwrap();
     let url: String = a.body[start..].chars().take_while(|c| *c != '"').collect();
@@ -413,7 +402,7 @@ fn numbers(row: &str) -> Vec<i64> {
 async fn admin_audit_log_lists_and_filters_entries() {
     let t = TestDb::sqlite().await;
     let db = t.db().await;
-    let state = state(&db, &t);
+    let state = t.app_state(&db);
     let admin = staff(&db, "admin").await;
     let alice = user(&db, "alice").await;
     // Logging in writes `login` entries; one more with a recognizable detail.
@@ -566,7 +555,7 @@ async fn admin_audit_log_lists_and_filters_entries() {
 
 async fn overview_counts_jobs_and_token_use(t: TestDb) {
     let db = t.db().await;
-    let state = state(&db, &t);
+    let state = t.app_state(&db);
     staff(&db, "admin").await;
     let alice = user(&db, "alice").await;
     let (alice_cookie, _) = login(&state, "alice").await;
@@ -630,7 +619,7 @@ async fn admin_overview_counts_jobs_and_token_use_on_postgres() {
 async fn admin_users_and_groups_pages_show_accounts() {
     let t = TestDb::sqlite().await;
     let db = t.db().await;
-    let state = state(&db, &t);
+    let state = t.app_state(&db);
     let admin = staff(&db, "admin").await;
     let alice = user(&db, "alice").await;
     let carol = user(&db, "carol").await;
@@ -759,7 +748,7 @@ async fn audited(db: &Db, action: audit::Action) -> Vec<(String, String)> {
 async fn admin_forms_are_for_staff_only() {
     let t = TestDb::sqlite().await;
     let db = t.db().await;
-    let state = state(&db, &t);
+    let state = t.app_state(&db);
     staff(&db, "admin").await;
     let alice = user(&db, "alice").await;
     let group = accounts::groups::create(&db, "Research").await.unwrap();
@@ -854,7 +843,7 @@ async fn admin_forms_are_for_staff_only() {
 async fn staff_create_users_and_groups_and_set_node_access() {
     let t = TestDb::sqlite().await;
     let db = t.db().await;
-    let state = state(&db, &t);
+    let state = t.app_state(&db);
     staff(&db, "admin").await;
     let pacs = add_node(
         &db,
@@ -1180,7 +1169,7 @@ async fn staff_create_users_and_groups_and_set_node_access() {
 async fn announcement_is_escaped_on_the_home_page() {
     let t = TestDb::sqlite().await;
     let db = t.db().await;
-    let state = state(&db, &t);
+    let state = t.app_state(&db);
     staff(&db, "admin").await;
     user(&db, "alice").await;
     let (cookie, csrf) = login(&state, "admin").await;
@@ -1258,7 +1247,7 @@ async fn maintenance_mode_lets_only_staff_in_on_postgres() {
 
 async fn maintenance_mode_lets_only_staff_in(t: TestDb) {
     let db = t.db().await;
-    let state = state(&db, &t);
+    let state = t.app_state(&db);
     let admin = staff(&db, "admin").await;
     let alice = user(&db, "alice").await;
     let (cookie, csrf) = login(&state, "admin").await;
@@ -1398,7 +1387,7 @@ async fn broadcast_mails_every_active_user_or_says_smtp_is_missing() {
     };
 
     // Without SMTP: a clear error, nothing sent, nothing audited.
-    let plain = state(&db, &t);
+    let plain = t.app_state(&db);
     let (cookie, csrf) = login(&plain, "admin").await;
     let a = send(&plain, "GET", "/admin/site/", Some(&cookie), None).await;
     assert!(a.body.contains(r#"id="smtp-missing""#), "{}", a.body);
@@ -1431,14 +1420,10 @@ async fn broadcast_mails_every_active_user_or_says_smtp_is_missing() {
 
     // With a real SMTP server on loopback: one mail to each active user with an address.
     let smtp = common::smtp::SmtpSink::start();
-    let config = Config::load_from(None, |key| match key {
-        "ADIT_DATA_DIR" => Some(t.data_dir().display().to_string()),
-        "ADIT_DATABASE_URL" => Some(t.url.clone()),
-        "ADIT_SMTP_HOST" => Some("127.0.0.1".into()),
-        "ADIT_SMTP_PORT" => Some(smtp.port.to_string()),
-        _ => None,
-    })
-    .unwrap();
+    let config = t.config(&[
+        ("ADIT_SMTP_HOST", "127.0.0.1"),
+        ("ADIT_SMTP_PORT", &smtp.port.to_string()),
+    ]);
     let mailing = AppState::new(db.clone(), config);
     let a = send(
         &mailing,

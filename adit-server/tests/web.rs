@@ -5,7 +5,6 @@
 
 mod common;
 
-use adit_server::Config;
 use adit_server::accounts::{self, NewUser, Permission, User};
 use adit_server::db::Db;
 use adit_server::web::{AppState, app};
@@ -16,16 +15,6 @@ use common::TestDb;
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
-
-fn state(db: &Db, t: &TestDb) -> AppState {
-    let config = Config::load_from(None, |key| match key {
-        "ADIT_DATA_DIR" => Some(t.data_dir().display().to_string()),
-        "ADIT_DATABASE_URL" => Some(t.url.clone()),
-        _ => None,
-    })
-    .unwrap();
-    AppState::new(db.clone(), config)
-}
 
 async fn call(
     state: &AppState,
@@ -65,7 +54,7 @@ async fn user(db: &Db, name: &str) -> User {
 
 async fn health_reports_the_database(t: TestDb) {
     let db = t.db().await;
-    let state = state(&db, &t);
+    let state = t.app_state(&db);
     let (status, _, body) = call(&state, "/health/", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["database"], "ok");
@@ -83,7 +72,7 @@ async fn health_reports_the_database(t: TestDb) {
 
 async fn token_authentication_cases(t: TestDb) {
     let db = t.db().await;
-    let state = state(&db, &t);
+    let state = t.app_state(&db);
     let alice = user(&db, "alice").await;
     let group = accounts::groups::create(&db, "radiology").await.unwrap();
     let other = accounts::groups::create(&db, "research").await.unwrap();
@@ -246,7 +235,7 @@ const JSON: (&str, &str) = ("content-type", "application/json");
 
 async fn browser_sessions(t: TestDb) {
     let db = t.db().await;
-    let state = state(&db, &t);
+    let state = t.app_state(&db);
     let bob = user(&db, "bob").await;
 
     // Wrong password and unknown user: 401 JSON; malformed: 400.

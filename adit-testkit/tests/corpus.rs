@@ -170,3 +170,20 @@ fn write_to_lays_out_files_and_a_manifest() {
         std::path::Path::new(&manifest.patients[0].patient_id).join("ST1/SE1/IM0001.dcm")
     );
 }
+
+#[test]
+fn file_of_finds_the_file_holding_an_instance() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = Corpus::new(
+        CorpusSpec::new("file-of")
+            .patients(2)
+            .instances_per_series(2),
+    );
+    let written = corpus.write_to(dir.path()).unwrap();
+    for uid in corpus.manifest().sop_instance_uids() {
+        let file = written.file_of(uid).unwrap();
+        let object = dicom_object::open_file(file).unwrap();
+        assert_eq!(text(&object, tags::SOP_INSTANCE_UID), uid);
+    }
+    assert_eq!(written.file_of("1.2.3.4"), None);
+}

@@ -7,7 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use adit_server::Config;
 use adit_server::db::Db;
+use adit_server::web::AppState;
 use sqlx::{Connection, Executor, PgConnection};
 
 /// The PostgreSQL server every test uses (trust auth, user postgres).
@@ -67,6 +69,27 @@ impl TestDb {
     /// The data directory.
     pub fn data_dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// The server configuration on this database and data directory, with `settings` (as
+    /// `ADIT_*` environment variables) for the rest; no config file and nothing from the
+    /// environment of the test run.
+    pub fn config(&self, settings: &[(&str, &str)]) -> Config {
+        Config::load_from(None, |key| match key {
+            "ADIT_DATA_DIR" => Some(self.data_dir().display().to_string()),
+            "ADIT_DATABASE_URL" => Some(self.url.clone()),
+            _ => settings
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| (*v).to_owned()),
+        })
+        .unwrap()
+    }
+
+    /// The web app's state on `db` (connected to this database) with the default
+    /// configuration.
+    pub fn app_state(&self, db: &Db) -> AppState {
+        AppState::new(db.clone(), self.config(&[]))
     }
 
     /// Environment for running the `adit` binary on this database.
@@ -152,10 +175,16 @@ macro_rules! both_backends {
     };
 }
 
+mod adit_process;
 mod nodes;
+mod orthanc;
 mod receiver;
 pub mod smtp;
 #[allow(unused_imports)]
+pub use adit_process::*;
+#[allow(unused_imports)]
 pub use nodes::*;
+#[allow(unused_imports)]
+pub use orthanc::*;
 #[allow(unused_imports)]
 pub use receiver::*;

@@ -12,6 +12,12 @@ use adit_server::jobs::{Job, JobStatus, Jobs};
 
 pub use crate::common::TestDb;
 
+mod transfer;
+
+// Not every job test transfers.
+#[allow(unused_imports)]
+pub use transfer::*;
+
 /// The job model on a test database (connects and migrates).
 pub trait TestDbJobs {
     /// [`Jobs`] on this database.

@@ -136,6 +136,19 @@ pub struct WrittenCorpus {
     pub manifest: Manifest,
 }
 
+impl WrittenCorpus {
+    /// The file holding the instance with this SOP Instance UID, if the corpus has one; tests
+    /// remove it behind a peer's back to make an instance go missing.
+    pub fn file_of(&self, sop_instance_uid: &str) -> Option<&Path> {
+        // `files` is in generation order, which is the manifest's order.
+        self.manifest
+            .sop_instance_uids()
+            .position(|uid| uid == sop_instance_uid)
+            .and_then(|i| self.files.get(i))
+            .map(PathBuf::as_path)
+    }
+}
+
 impl Corpus {
     /// Plans the corpus described by `spec`.
     pub fn new(spec: CorpusSpec) -> Self {

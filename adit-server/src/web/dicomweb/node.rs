@@ -97,7 +97,10 @@ fn dimse_options(state: &AppState) -> DimseOptions {
 pub fn source(state: &AppState, node: &Node) -> Result<Arc<dyn Source>, ApiError> {
     match &node.kind {
         NodeKind::Dimse(server) => {
-            let mut source = DimseSource::new(&node.name, server.clone(), dimse_options(state));
+            // The instances go to an HTTP client, which needs no slot of any node to take
+            // them: the retrieve may use every free association slot of the node.
+            let mut source = DimseSource::new(&node.name, server.clone(), dimse_options(state))
+                .with_spare_slots(0);
             // C-GET is preferred; C-MOVE goes through the receiver when there is one.
             if let Some(coordinator) = &state.move_coordinator {
                 source = source.with_move_coordinator(Arc::clone(coordinator));

@@ -145,6 +145,18 @@ pub enum Transform {
 }
 
 impl Transform {
+    /// Whether [`Transform::apply`] leaves every instance as it is (no pseudonym, no trial
+    /// tags): then instances pass through without decoding or a blocking-thread round trip.
+    pub fn is_noop(&self) -> bool {
+        matches!(
+            self,
+            Self::Trial {
+                id: None,
+                name: None
+            }
+        )
+    }
+
     /// Applies this to `instance` in place.
     pub fn apply(&self, instance: &mut Instance) -> adit_core::Result<()> {
         match self {

@@ -220,6 +220,9 @@ impl Retrieval {
                 }
             },
         };
+        if self.transform.is_noop() {
+            return Ok(Some(instance));
+        }
         // Pseudonymizing and encoding are CPU work: off the async worker threads.
         let transform = Arc::clone(&self.transform);
         let instance = tokio::task::spawn_blocking(move || {
@@ -232,9 +235,18 @@ impl Retrieval {
     }
 }
 
-/// The instance as a Part-10 stream, encoded off the async worker threads.
-async fn encode(instance: Instance) -> adit_core::Result<Bytes> {
-    tokio::task::spawn_blocking(move || instance.to_part10())
+/// The instance as a Part-10 stream in two pieces, the file meta and the data set. An
+/// unmodified instance is its received buffer behind a few hundred bytes of meta, built here;
+/// a modified one is encoded off the async worker threads.
+async fn encode(instance: Instance) -> adit_core::Result<(Bytes, Bytes)> {
+    let modified = instance.is_modified();
+    let encode = move || -> adit_core::Result<(Bytes, Bytes)> {
+        Ok((instance.part10_head()?, instance.dataset_bytes()?))
+    };
+    if !modified {
+        return encode();
+    }
+    tokio::task::spawn_blocking(encode)
         .await
         .map_err(|e| adit_core::Error::Task(e.to_string()))?
 }
@@ -270,9 +282,14 @@ async fn stream_instances(
             Err(e) => Err(e),
         };
         match encoded {
-            Ok(Some(bytes)) => {
+            Ok(Some((meta, dataset))) => {
                 let head = writer.part_header(&Part::new("application/dicom", Bytes::new()));
-                let chunks = vec![head, bytes, Bytes::from_static(b"\r\n")];
+                // One small chunk for the part's headers and the file meta, then the data set
+                // as received (no copy).
+                let mut opening = Vec::with_capacity(head.len() + meta.len());
+                opening.extend_from_slice(&head);
+                opening.extend_from_slice(&meta);
+                let chunks = vec![Bytes::from(opening), dataset, Bytes::from_static(b"\r\n")];
                 Some((chunks, Some((retrieval, writer))))
             }
             Ok(None) if retrieval.missing.is_empty() => Some((vec![writer.closing()], None)),
