@@ -18,7 +18,8 @@ use reqwest::{Client, Response};
 
 use crate::errors::{PeerConnectionError, http_status, invalid};
 use crate::runtime::wait;
-use crate::stream::{AHEAD, PartStream, Segments};
+use crate::segments::Segments;
+use crate::stream::{AHEAD, PartStream};
 
 /// What a WADO-RS request accepts: DICOM parts, the transfer syntax left to the server, as
 /// `adit-client` (through dicomweb-client) asks, so both get the same bytes.

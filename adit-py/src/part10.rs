@@ -66,9 +66,52 @@ const LONG_VRS: [&[u8; 2]; 13] = [
     b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV",
 ];
 
+/// The bytes of a file as the walk reads them: one slice, or the segments a part arrived in
+/// (`segments::Segments`), which are not joined into one buffer first.
+pub(crate) trait Data {
+    /// The number of bytes.
+    fn len(&self) -> usize;
+
+    /// Calls `f` with the consecutive slices that make up `range`, which must lie within
+    /// `0..self.len()`.
+    fn for_each_slice(&self, range: Range<usize>, f: impl FnMut(&[u8]));
+
+    /// The `N` bytes at `at`, if all are there.
+    fn array<const N: usize>(&self, at: usize) -> Option<[u8; N]> {
+        let end = at.checked_add(N).filter(|end| *end <= self.len())?;
+        let mut out = [0; N];
+        let mut filled = 0;
+        self.for_each_slice(at..end, |slice| {
+            out[filled..filled + slice.len()].copy_from_slice(slice);
+            filled += slice.len();
+        });
+        Some(out)
+    }
+
+    /// The bytes in `range` as a new vector, if all are there.
+    fn to_vec(&self, range: Range<usize>) -> Option<Vec<u8>> {
+        if range.start > range.end || range.end > self.len() {
+            return None;
+        }
+        let mut out = Vec::with_capacity(range.len());
+        self.for_each_slice(range, |slice| out.extend_from_slice(slice));
+        Some(out)
+    }
+}
+
+impl Data for [u8] {
+    fn len(&self) -> usize {
+        <[u8]>::len(self)
+    }
+
+    fn for_each_slice(&self, range: Range<usize>, mut f: impl FnMut(&[u8])) {
+        f(&self[range]);
+    }
+}
+
 /// The layout of `data`, or `None` where pydicom's own reader must decide.
-pub(crate) fn split(data: &[u8]) -> Option<Layout> {
-    if data.get(PREAMBLE..PREAMBLE + 4)? != b"DICM" {
+pub(crate) fn split<D: Data + ?Sized>(data: &D) -> Option<Layout> {
+    if &data.array::<4>(PREAMBLE)? != b"DICM" {
         return None;
     }
     let mut reader = Reader {
@@ -91,7 +134,7 @@ pub(crate) fn split(data: &[u8]) -> Option<Layout> {
     }
     let remaining = reader.remaining();
     // Command set elements (group 0000) are read as implicit VR by pydicom; rare in files.
-    if remaining >= 2 && u16::from_le_bytes([data[reader.pos], data[reader.pos + 1]]) == 0 {
+    if remaining >= 2 && u16::from_le_bytes(data.array(reader.pos)?) == 0 {
         return None;
     }
     let (implicit, little) = if remaining == 0 {
@@ -99,7 +142,7 @@ pub(crate) fn split(data: &[u8]) -> Option<Layout> {
         (true, true)
     } else {
         let syntax = meta.iter().find(|e| e.tag == TRANSFER_SYNTAX)?;
-        encoding(&data[syntax.value.clone()])?
+        encoding(&data.to_vec(syntax.value.clone())?)?
     };
     reader.implicit = implicit;
     reader.little = little;
@@ -170,20 +213,20 @@ fn tag(tag: u32) -> Tag {
 }
 
 /// A cursor over the file in one encoding.
-struct Reader<'a> {
-    data: &'a [u8],
+struct Reader<'a, D: ?Sized> {
+    data: &'a D,
     pos: usize,
     implicit: bool,
     little: bool,
 }
 
-impl Reader<'_> {
+impl<D: Data + ?Sized> Reader<'_, D> {
     fn remaining(&self) -> usize {
         self.data.len() - self.pos
     }
 
     fn u16_at(&self, at: usize) -> Option<u16> {
-        let bytes: [u8; 2] = self.data.get(at..at + 2)?.try_into().ok()?;
+        let bytes = self.data.array(at)?;
         Some(if self.little {
             u16::from_le_bytes(bytes)
         } else {
@@ -192,7 +235,7 @@ impl Reader<'_> {
     }
 
     fn u32_at(&self, at: usize) -> Option<u32> {
-        let bytes: [u8; 4] = self.data.get(at..at + 4)?.try_into().ok()?;
+        let bytes = self.data.array(at)?;
         Some(if self.little {
             u32::from_le_bytes(bytes)
         } else {
@@ -207,7 +250,7 @@ impl Reader<'_> {
     /// pydicom's test for an explicit VR: two bytes in `A..=Z` after the next tag.
     fn next_looks_explicit(&self) -> bool {
         self.data
-            .get(self.pos + 4..self.pos + 6)
+            .array::<2>(self.pos + 4)
             .is_some_and(|vr| vr.iter().all(u8::is_ascii_uppercase))
     }
 
@@ -218,7 +261,7 @@ impl Reader<'_> {
         let (vr, length, header) = if self.implicit {
             (None, self.u32_at(self.pos + 4)?, 8)
         } else {
-            let vr: [u8; 2] = self.data.get(self.pos + 4..self.pos + 6)?.try_into().ok()?;
+            let vr: [u8; 2] = self.data.array(self.pos + 4)?;
             if !KNOWN_VRS.contains(&&vr) {
                 return None;
             }

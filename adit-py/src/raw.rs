@@ -1,5 +1,7 @@
-//! `split_part10`: Part-10 files as pydicom `RawDataElement` dicts, so that `adit_rs._data`
-//! builds each `FileDataset` without `dcmread`'s Python-level parsing loop.
+//! Part-10 files as pydicom `RawDataElement` dicts, so that `adit_rs._data` builds each
+//! `FileDataset` without `dcmread`'s Python-level parsing loop: [`split_part10`] for files
+//! given as `bytes`, [`split_received`] for instances as a `PartStream` received them (each
+//! value copied once from the network buffers, the file kept as a [`PartBuffer`]).
 //!
 //! The header walk ([`crate::part10`]) runs with the GIL released; with the GIL, each element
 //! becomes a `RawDataElement` (tag, VR, length, value bytes, value_tell, implicit VR, little
@@ -7,12 +9,18 @@
 //! the values lazily on access, as for a file it read itself.
 
 use std::collections::HashMap;
+use std::ops::Range;
+
+use bytes::Bytes;
 
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyString, PyTuple, PyType};
 
-use crate::part10::{Element, Layout, PREAMBLE, UNDEFINED, split};
+use crate::buffer::{PartBuffer, SHARED_VALUE};
+use crate::part10::{Data, Element, Layout, PREAMBLE, UNDEFINED, split};
+use crate::segments::{Segments, new_bytes};
+use crate::stream::Received;
 
 /// Text VRs whose empty raw value is `b""` (`valuerep.STR_VR` without DS and IS, which
 /// pydicom treats as numbers), unless `config.use_none_as_empty_text_VR_value` is set.
@@ -36,21 +44,79 @@ pub(crate) fn split_part10<'py>(
     tail: &Bound<'py, PyTuple>,
     none_as_empty_text: bool,
 ) -> PyResult<Vec<Option<Bound<'py, PyTuple>>>> {
-    let layouts: Vec<Option<Layout>> = py.detach(|| parts.iter().map(|p| split(p)).collect());
-    let mut builder = Builder {
-        py,
-        base_tag,
-        raw_element,
-        tuple_new: py.get_type::<PyTuple>().getattr("__new__")?,
-        tail: tail.iter().collect(),
-        none_as_empty_text,
-        tags: HashMap::new(),
-        vrs: HashMap::new(),
-    };
+    let layouts: Vec<Option<Layout>> =
+        py.detach(|| parts.iter().map(|p| split::<[u8]>(p)).collect());
+    let mut builder = Builder::new(py, base_tag, raw_element, tail, none_as_empty_text)?;
+    let mut shared = Vec::new();
     parts
         .iter()
         .zip(layouts)
-        .map(|(part, layout)| layout.map(|layout| builder.file(part, &layout)).transpose())
+        .map(|(part, layout)| {
+            layout
+                .map(|layout| builder.file(&**part, &layout, &mut shared))
+                .transpose()
+        })
+        .collect()
+}
+
+/// What a `PartStream` answers for one item that arrived as `pieces`: `(PartBuffer, split)`,
+/// or `(bytes, None)` if pydicom must read it itself. For files that come in pieces from
+/// elsewhere, and to check the walk over piece boundaries.
+#[pyfunction]
+pub(crate) fn split_pieces<'py>(
+    py: Python<'py>,
+    pieces: Vec<PyBackedBytes>,
+    base_tag: &Bound<'py, PyAny>,
+    raw_element: &Bound<'py, PyType>,
+    tail: &Bound<'py, PyTuple>,
+    none_as_empty_text: bool,
+) -> PyResult<SplitItem<'py>> {
+    let segments = Segments::from(
+        pieces
+            .iter()
+            .map(|piece| Bytes::copy_from_slice(piece))
+            .collect::<Vec<_>>(),
+    );
+    let layout = split(&segments);
+    let item = Received { segments, layout };
+    let mut items = split_received(
+        py,
+        vec![item],
+        base_tag,
+        raw_element,
+        tail,
+        none_as_empty_text,
+    )?;
+    items
+        .pop()
+        .ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("no item split"))
+}
+
+/// One split item: `(PartBuffer, split)`, or `(bytes, None)` where pydicom reads the file.
+pub(crate) type SplitItem<'py> = (Bound<'py, PyAny>, Option<Bound<'py, PyTuple>>);
+
+/// Like [`split_part10`], for items as they arrived, with their layouts found on arrival:
+/// for each, `(PartBuffer, split)`, or `(bytes, None)` if pydicom must read it itself.
+pub(crate) fn split_received<'py>(
+    py: Python<'py>,
+    items: Vec<Received>,
+    base_tag: &Bound<'py, PyAny>,
+    raw_element: &Bound<'py, PyType>,
+    tail: &Bound<'py, PyTuple>,
+    none_as_empty_text: bool,
+) -> PyResult<Vec<SplitItem<'py>>> {
+    let mut builder = Builder::new(py, base_tag, raw_element, tail, none_as_empty_text)?;
+    items
+        .into_iter()
+        .map(|item| match &item.layout {
+            Some(layout) => {
+                let mut shared = Vec::new();
+                let split = builder.file(&item.segments, layout, &mut shared)?;
+                let buffer = Bound::new(py, PartBuffer::new(&item.segments, shared))?;
+                Ok((buffer.into_any(), Some(split)))
+            }
+            None => Ok((item.segments.to_py(py)?.into_any(), None)),
+        })
         .collect()
 }
 
@@ -67,12 +133,44 @@ struct Builder<'a, 'py> {
     vrs: HashMap<[u8; 2], Bound<'py, PyString>>,
 }
 
-impl<'py> Builder<'_, 'py> {
-    fn file(&mut self, data: &[u8], layout: &Layout) -> PyResult<Bound<'py, PyTuple>> {
+impl<'a, 'py> Builder<'a, 'py> {
+    fn new(
+        py: Python<'py>,
+        base_tag: &'a Bound<'py, PyAny>,
+        raw_element: &'a Bound<'py, PyType>,
+        tail: &Bound<'py, PyTuple>,
+        none_as_empty_text: bool,
+    ) -> PyResult<Self> {
+        Ok(Self {
+            py,
+            base_tag,
+            raw_element,
+            tuple_new: py.get_type::<PyTuple>().getattr("__new__")?,
+            tail: tail.iter().collect(),
+            none_as_empty_text,
+            tags: HashMap::new(),
+            vrs: HashMap::new(),
+        })
+    }
+
+    /// The split of one file; its values of at least [`SHARED_VALUE`] bytes are added to
+    /// `shared` (in file order) as well.
+    fn file<D: Data + ?Sized>(
+        &mut self,
+        data: &D,
+        layout: &Layout,
+        shared: &mut Vec<(Range<usize>, Bound<'py, PyBytes>)>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
         let py = self.py;
-        let preamble = PyBytes::new(py, &data[..PREAMBLE]);
-        let meta = self.dict(data, &layout.meta, false, true)?;
-        let elements = self.dict(data, &layout.elements, layout.implicit, layout.little)?;
+        let preamble = new_bytes(py, data, 0..PREAMBLE)?;
+        let meta = self.dict(data, &layout.meta, false, true, shared)?;
+        let elements = self.dict(
+            data,
+            &layout.elements,
+            layout.implicit,
+            layout.little,
+            shared,
+        )?;
         PyTuple::new(
             py,
             [
@@ -85,12 +183,13 @@ impl<'py> Builder<'_, 'py> {
         )
     }
 
-    fn dict(
+    fn dict<D: Data + ?Sized>(
         &mut self,
-        data: &[u8],
+        data: &D,
         elements: &[Element],
         implicit: bool,
         little: bool,
+        shared: &mut Vec<(Range<usize>, Bound<'py, PyBytes>)>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let py = self.py;
         let dict = PyDict::new(py);
@@ -105,7 +204,11 @@ impl<'py> Builder<'_, 'py> {
             let value = if element.value.is_empty() && element.length != UNDEFINED {
                 self.empty_value(element.vr)
             } else {
-                PyBytes::new(py, &data[element.value.clone()]).into_any()
+                let value = new_bytes(py, data, element.value.clone())?;
+                if element.value.len() >= SHARED_VALUE {
+                    shared.push((element.value.clone(), value.clone()));
+                }
+                value.into_any()
             };
             let head = [
                 tag.clone(),

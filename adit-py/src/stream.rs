@@ -7,70 +7,30 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyTuple, PyType};
 use tokio::sync::{Mutex, mpsc};
 
-use crate::errors::AditError;
+use crate::part10::{Layout, split};
+use crate::raw::{SplitItem, split_received};
 use crate::runtime::{runtime, wait};
+use crate::segments::Segments;
 
 /// Items buffered ahead of the Python consumer of an iterator.
 pub(crate) const AHEAD: usize = 4;
 
-/// One item's bytes in the pieces they arrived in (a multipart body is not joined in Rust:
-/// it is copied once, into the Python `bytes`).
-pub(crate) struct Segments(Vec<Bytes>);
-
-impl From<Bytes> for Segments {
-    fn from(bytes: Bytes) -> Self {
-        Self(vec![bytes])
-    }
-}
-
-impl From<Vec<Bytes>> for Segments {
-    fn from(segments: Vec<Bytes>) -> Self {
-        Self(segments)
-    }
-}
-
-impl Segments {
-    /// The bytes as a Python `bytes`, made on the calling (runtime) thread, which takes the
-    /// GIL for the copy; fails once the interpreter is shutting down.
-    ///
-    /// `get_parts` uses it as each part arrives. The part streams do not: there the consumer
-    /// holds the GIL while it builds Datasets, and taking it from the runtime made no
-    /// measurable difference to `retrieve_study` (1000 × 525 KB: 0.77 s either way).
-    pub(crate) fn to_owned_py(&self) -> PyResult<Py<PyBytes>> {
-        Python::try_attach(|py| self.to_py(py).map(Bound::unbind)).unwrap_or_else(|| {
-            Err(AditError::new_err(
-                "the Python interpreter is shutting down: transfer stopped",
-            ))
-        })
-    }
-
-    /// The bytes as one Python `bytes`.
-    pub(crate) fn to_py<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        if let [one] = self.0.as_slice() {
-            return Ok(PyBytes::new(py, one));
-        }
-        let len = self.0.iter().map(Bytes::len).sum();
-        PyBytes::new_with(py, len, |out| {
-            let mut at = 0;
-            for segment in &self.0 {
-                out[at..at + segment.len()].copy_from_slice(segment);
-                at += segment.len();
-            }
-            Ok(())
-        })
-    }
+/// One item as it arrived, with its layout found by the producer task, off the Python
+/// thread (`None`: not a file the walk reads, see [`crate::part10`]).
+pub(crate) struct Received {
+    pub(crate) segments: Segments,
+    pub(crate) layout: Option<Layout>,
 }
 
 /// An iterator over byte strings (Part-10 files) arriving from a peer.
 #[pyclass(module = "adit_rs._native")]
 pub struct PartStream {
-    rx: Arc<Mutex<mpsc::Receiver<PyResult<Segments>>>>,
+    rx: Arc<Mutex<mpsc::Receiver<PyResult<Received>>>>,
     done: bool,
 }
 
@@ -94,7 +54,11 @@ impl PartStream {
             };
             let mut stream = std::pin::pin!(stream);
             while let Some(item) = stream.next().await {
-                let item = item.map(Into::into);
+                let item = item.map(|item| {
+                    let segments: Segments = item.into();
+                    let layout = split(&segments);
+                    Received { segments, layout }
+                });
                 let failed = item.is_err();
                 if tx.send(item).await.is_err() || failed {
                     return;
@@ -108,35 +72,10 @@ impl PartStream {
     }
 }
 
-#[pymethods]
 impl PartStream {
-    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
-        slf
-    }
-
-    fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
-        if self.done {
-            return Ok(None);
-        }
-        let rx = Arc::clone(&self.rx);
-        let item = wait(py, async move { Ok(rx.lock().await.recv().await) })?;
-        match item {
-            Some(Ok(bytes)) => Ok(Some(bytes.to_py(py)?)),
-            Some(Err(e)) => {
-                self.done = true;
-                Err(e)
-            }
-            None => {
-                self.done = true;
-                Ok(None)
-            }
-        }
-    }
-
-    /// The items that have arrived, waiting for at least one; an empty list at the end.
-    ///
-    /// Lets the consumer work on one batch (e.g. build Datasets) while the next arrives.
-    fn next_batch<'py>(&mut self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+    /// The items that have arrived, waiting (GIL released) for at least one; none at the
+    /// end. The stream ends at its first error; what came before it is dropped.
+    fn receive_batch(&mut self, py: Python<'_>) -> PyResult<Vec<Received>> {
         if self.done {
             return Ok(Vec::new());
         }
@@ -158,15 +97,64 @@ impl PartStream {
         let mut batch = Vec::with_capacity(items.len());
         for item in items {
             match item {
-                Ok(bytes) => batch.push(bytes.to_py(py)?),
+                Ok(item) => batch.push(item),
                 Err(e) => {
-                    // The stream ends at its first error; what came before it is dropped.
                     self.done = true;
                     return Err(e);
                 }
             }
         }
         Ok(batch)
+    }
+}
+
+#[pymethods]
+impl PartStream {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let rx = Arc::clone(&self.rx);
+        let item = wait(py, async move { Ok(rx.lock().await.recv().await) })?;
+        match item {
+            Some(Ok(item)) => Ok(Some(item.segments.to_py(py)?)),
+            Some(Err(e)) => {
+                self.done = true;
+                Err(e)
+            }
+            None => {
+                self.done = true;
+                Ok(None)
+            }
+        }
+    }
+
+    /// The items that have arrived, waiting for at least one; an empty list at the end.
+    ///
+    /// Lets the consumer work on one batch (e.g. build Datasets) while the next arrives.
+    fn next_batch<'py>(&mut self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+        self.receive_batch(py)?
+            .iter()
+            .map(|item| item.segments.to_py(py))
+            .collect()
+    }
+
+    /// Like `next_batch`, with each item split for pydicom: `(PartBuffer, split)` as
+    /// `split_part10` answers for a file, or `(bytes, None)` where pydicom must read it.
+    fn next_split_batch<'py>(
+        &mut self,
+        py: Python<'py>,
+        base_tag: &Bound<'py, PyAny>,
+        raw_element: &Bound<'py, PyType>,
+        tail: &Bound<'py, PyTuple>,
+        none_as_empty_text: bool,
+    ) -> PyResult<Vec<SplitItem<'py>>> {
+        let items = self.receive_batch(py)?;
+        split_received(py, items, base_tag, raw_element, tail, none_as_empty_text)
     }
 
     /// Stops the transfer and closes the connection.

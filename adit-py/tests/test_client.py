@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import types
+from io import BytesIO
 
 import pydicom
 import pytest
@@ -94,6 +95,22 @@ def test_iter_study_is_lazy_and_passes_pseudonym_and_trial(trial, peers):
     assert len(rest) + 1 == peers.n_instances
     for ds in rest:
         assert_pseudonymized(ds, peers)
+
+
+def test_retrieved_datasets_keep_the_files_they_were_read_from(plain, peers):
+    # As dcmread(BytesIO(part)) keeps the part as `buffer`, without holding the pixel data
+    # twice; what the buffer reads back is the received file, and dcmread reads it alike.
+    study_uid = peers.study["study_instance_uid"]
+    series_uid = peers.study["series"][0]["series_instance_uid"]
+    url = plain._url("ORTHANCA", "wadors", plain._series(study_uid, series_uid))
+    parts = plain._session.get_parts("WADO-RS retrieve", url, [])
+    datasets = plain.retrieve_series("ORTHANCA", study_uid, series_uid)
+    by_uid = {pydicom.dcmread(BytesIO(p)).SOPInstanceUID: p for p in parts}
+    assert len(datasets) == len(by_uid) > 0
+    for ds in datasets:
+        assert ds.buffer.getvalue() == by_uid[ds.SOPInstanceUID]
+        ds.buffer.seek(0)
+        assert pydicom.dcmread(ds.buffer) == ds
 
 
 def test_iter_series_without_pseudonym_returns_originals(plain, peers):

@@ -1,10 +1,14 @@
 """Datasets built from the elements the Rust walk finds (`adit_rs._data.to_dataset`) are the
 same as `pydicom.dcmread` of the same bytes, over pydicom's own test files: implicit and
 explicit VR, big endian, deflate, nested and private sequences, undefined lengths,
-encapsulated pixel data and specific character sets."""
+encapsulated pixel data and specific character sets. The same holds for files that arrive
+in pieces (as a retrieve receives them, `split_pieces`), whose `PartBuffer` reads like the
+`BytesIO` that `dcmread` keeps."""
 
 from __future__ import annotations
 
+import copy
+import pickle
 import warnings
 from io import BytesIO
 from pathlib import Path
@@ -17,7 +21,7 @@ from pydicom.tag import BaseTag
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from adit_rs import _native
-from adit_rs._data import _RAW_TAIL, to_dataset, to_datasets
+from adit_rs._data import _RAW_TAIL, _file_dataset, to_dataset, to_datasets
 
 DATA = Path(pydicom.__file__).parent / "data"
 FILES = sorted((DATA / "test_files").glob("*.dcm")) + sorted(
@@ -90,6 +94,20 @@ def test_same_as_dcmread(path: Path):
     assert_same_as_dcmread(path.read_bytes())
 
 
+@pytest.mark.parametrize("size", [7, 4096])
+@pytest.mark.parametrize("path", [p for p in FILES if readable(p)], ids=lambda p: p.name)
+def test_same_as_dcmread_from_pieces(path: Path, size: int):
+    assert_same_as_dcmread(path.read_bytes(), from_pieces(size))
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_walk_reads_across_every_piece_boundary(name: str):
+    (path,) = [p for p in FILES if p.name == name]
+    data = path.read_bytes()
+    assert in_pieces(data, 1)[1] is not None
+    assert_same_as_dcmread(data, from_pieces(1))
+
+
 @pytest.mark.parametrize(
     "syntax", [ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEndian]
 )
@@ -144,11 +162,31 @@ def nested_file(syntax, undefined: bool) -> bytes:
     return out.getvalue()
 
 
-def assert_same_as_dcmread(data: bytes):
+def in_pieces(data: bytes, size: int):
+    """What a retrieve answers for `data` received in pieces of `size` bytes."""
+    pieces = [data[i : i + size] for i in range(0, len(data), size)]
+    return _native.split_pieces(pieces, BaseTag, RawDataElement, _RAW_TAIL, False)
+
+
+def from_pieces(size: int):
+    """A builder of datasets from files received in pieces of `size` bytes."""
+
+    def build(data: bytes):
+        buffer, split = in_pieces(data, size)
+        if split is None:
+            assert buffer == data
+            return pydicom.dcmread(BytesIO(buffer))
+        assert isinstance(buffer, _native.PartBuffer)
+        return _file_dataset(buffer, split)
+
+    return build
+
+
+def assert_same_as_dcmread(data: bytes, build=to_dataset):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         expected = pydicom.dcmread(BytesIO(data))
-        ours = to_dataset(data)
+        ours = build(data)
         assert type(ours) is type(expected)
         assert ours.preamble == expected.preamble
         assert ours.file_meta == expected.file_meta
@@ -157,7 +195,8 @@ def assert_same_as_dcmread(data: bytes):
         assert ours.file_meta.original_encoding == expected.file_meta.original_encoding
         assert ours.original_character_set == expected.original_character_set
         assert ours._character_set == expected._character_set
-        assert (ours.filename, ours.fileobj_type) == (expected.filename, expected.fileobj_type)
+        assert ours.filename == expected.filename
+        assert ours.buffer.getvalue() == expected.buffer.getvalue()
         assert ours == expected
         assert flatten(ours) == flatten(expected)
         assert str(ours) == str(expected)
@@ -203,3 +242,53 @@ def test_pixel_data_and_batches():
 def test_garbage_is_rejected_like_dcmread():
     with pytest.raises(pydicom.errors.InvalidDicomError):
         to_dataset(b"not DICOM")
+
+
+def large_file() -> bytes:
+    """A CT image whose pixel data (128 KiB) is large enough to be shared, not copied."""
+    ds = pydicom.dcmread(DATA / "test_files" / "CT_small.dcm")
+    ds.Rows = ds.Columns = 256
+    ds.PixelData = bytes(range(256)) * 512
+    out = BytesIO()
+    ds.save_as(out, enforce_file_format=True)
+    return out.getvalue()
+
+
+def test_part_buffer_reads_like_bytesio():
+    data = large_file()
+    buffer, split = in_pieces(data, 1000)
+    assert split is not None
+    ref = BytesIO(data)
+    for size in (0, 5, 200, 70000, None, 10, -1):
+        assert buffer.read(size) == ref.read(size)
+        assert buffer.tell() == ref.tell()
+    seeks = ((10, 0), (5, 1), (-3, 1), (-100, 2), (0, 2), (-(10**9), 1), (len(data) + 5, 0))
+    for offset, whence in seeks:
+        assert buffer.seek(offset, whence) == ref.seek(offset, whence)
+        assert buffer.read(131000) == ref.read(131000)
+    with pytest.raises(ValueError):
+        buffer.seek(-1)
+    with pytest.raises(ValueError):
+        buffer.seek(0, 3)
+    assert (buffer.readable(), buffer.seekable(), buffer.writable()) == (True, True, False)
+    buffer.close()
+    assert buffer.closed
+    with pytest.raises(ValueError):
+        buffer.read()
+
+
+def test_dataset_from_pieces_pickles_copies_and_rereads():
+    data = large_file()
+    buffer, split = in_pieces(data, 4096)
+    ds = _file_dataset(buffer, split)
+    assert ds.buffer is buffer
+    assert ds == pydicom.dcmread(BytesIO(data))
+    restored = pickle.loads(pickle.dumps(ds))
+    assert isinstance(restored.buffer, BytesIO)
+    assert restored.buffer.getvalue() == data
+    assert restored == ds
+    deep = copy.deepcopy(ds)
+    assert deep.buffer.getvalue() == data
+    assert deep.PixelData == ds.PixelData
+    buffer.seek(0)
+    assert pydicom.dcmread(buffer) == ds

@@ -18,7 +18,9 @@ use std::process::Command;
 pub fn shared_venv(dir: &Path, marker: &str, install: impl FnOnce(&Path)) -> PathBuf {
     let python = dir.join("bin/python");
     let ready = dir.join(marker);
-    let lock_path = dir.with_extension("lock");
+    let mut lock_name = dir.file_name().unwrap_or_default().to_os_string();
+    lock_name.push(".lock");
+    let lock_path = dir.with_file_name(lock_name);
     if let Some(parent) = lock_path.parent() {
         fs::create_dir_all(parent).unwrap_or_else(|e| panic!("cannot create {parent:?}: {e}"));
     }

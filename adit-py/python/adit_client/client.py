@@ -11,7 +11,7 @@ from urllib.parse import quote
 import pydicom
 from pydicom import Dataset
 
-from adit_rs._data import to_dataset, to_datasets
+from adit_rs._data import stream_datasets
 from adit_rs._native import HttpSession, __version__
 
 
@@ -237,8 +237,8 @@ class AditClient:
         )
         datasets: list[Dataset] = []
         try:
-            while batch := parts.next_batch():
-                datasets.extend(to_datasets(batch))
+            for batch in stream_datasets(parts):
+                datasets.extend(batch)
         finally:
             parts.close()
         return datasets
@@ -248,8 +248,8 @@ class AditClient:
             "WADO-RS retrieve", self._url(ae_title, "wadors", path), self._params(pseudonym)
         )
         try:
-            for part in parts:
-                yield to_dataset(part)
+            for batch in stream_datasets(parts):
+                yield from batch
         finally:
             parts.close()
 

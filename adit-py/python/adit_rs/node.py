@@ -10,7 +10,7 @@ from typing import Any
 from pydicom import Dataset
 
 from . import _native
-from ._data import InstanceLike, to_dataset, to_part10
+from ._data import InstanceLike, stream_datasets, to_part10
 
 
 class Node:
@@ -82,8 +82,8 @@ class Node:
         series = None if series_uids is None else list(series_uids)
         stream = self._native.retrieve(study_uid, series, None, patient_id)
         try:
-            for part in stream:
-                yield to_dataset(part)
+            for batch in stream_datasets(stream):
+                yield from batch
         finally:
             stream.close()
 
