@@ -12,7 +12,7 @@ use adit_core::engine::{TransferOptions, TransferStatus, transfer};
 use adit_core::folder::{FolderLayout, FolderSink, FolderSource};
 use adit_core::instance::Instance;
 use adit_core::pseudonymize::{
-    DateHandling, Pseudonymizer, PseudonymizerConfig, Secret, TreeLayout, TreeOptions,
+    DateHandling, Pseudonymizer, PseudonymizerConfig, Secret, TreeLayout, TreeOptions, TreeReport,
     pseudonymize_tree,
 };
 use adit_core::source::Selection;
@@ -448,22 +448,7 @@ fn big_files_copied_file_to_file_match_the_in_memory_result() {
     let written = corpus.write_to(input.path()).unwrap();
     assert!(fs::metadata(&written.files[0]).unwrap().len() > 512 * 1024);
     let output = tempfile::tempdir().unwrap();
-    let p = pseudonymizer("big");
-    let options = TreeOptions {
-        layout: TreeLayout::Mirror,
-        threads: 1,
-    };
-    let report = pseudonymize_tree(input.path(), output.path(), &p, &options).unwrap();
-    assert_eq!(report.written, 2, "{}", report.summary());
-    for original in &written.files {
-        let mut instance = Instance::from_part10(fs::read(original).unwrap()).unwrap();
-        p.pseudonymize(&mut instance).unwrap();
-        let expected = instance.to_part10().unwrap();
-        let relative = original.strip_prefix(input.path()).unwrap();
-        let actual = fs::read(output.path().join(relative)).unwrap();
-        assert_eq!(actual.len(), expected.len());
-        assert!(actual == expected.as_ref(), "identical bytes");
-    }
+    let report = assert_tree_matches_in_memory(input.path(), output.path(), &written.files, "big");
     assert_eq!(
         report.bytes_out,
         written
@@ -506,22 +491,34 @@ fn heads_longer_than_the_first_read_are_read_on() {
         let mut bytes = Vec::new();
         object.write_all(&mut bytes).unwrap();
         fs::write(&path, &bytes).unwrap();
-        originals.push((path, bytes));
+        originals.push(path);
     }
     let output = tempfile::tempdir().unwrap();
-    let p = pseudonymizer("long head");
+    assert_tree_matches_in_memory(input.path(), output.path(), &originals, "long head");
+}
+
+/// Pseudonymizes the tree `input` into `output` (mirror layout, one thread) and checks that
+/// each of `files` came out byte for byte as pseudonymizing it in memory gives.
+fn assert_tree_matches_in_memory(
+    input: &Path,
+    output: &Path,
+    files: &[PathBuf],
+    secret: &str,
+) -> TreeReport {
+    let p = pseudonymizer(secret);
     let options = TreeOptions {
         layout: TreeLayout::Mirror,
         threads: 1,
     };
-    let report = pseudonymize_tree(input.path(), output.path(), &p, &options).unwrap();
-    assert_eq!(report.written, 2, "{}", report.summary());
-    for (path, bytes) in originals {
-        let mut instance = Instance::from_part10(bytes).unwrap();
+    let report = pseudonymize_tree(input, output, &p, &options).unwrap();
+    assert_eq!(report.written, files.len(), "{}", report.summary());
+    for original in files {
+        let mut instance = Instance::from_part10(fs::read(original).unwrap()).unwrap();
         p.pseudonymize(&mut instance).unwrap();
         let expected = instance.to_part10().unwrap();
-        let actual = fs::read(output.path().join(path.file_name().unwrap())).unwrap();
-        assert_eq!(actual.len(), expected.len(), "{}", path.display());
+        let actual = fs::read(output.join(original.strip_prefix(input).unwrap())).unwrap();
+        assert_eq!(actual.len(), expected.len(), "{}", original.display());
         assert!(actual == expected.as_ref(), "identical bytes");
     }
+    report
 }

@@ -816,20 +816,26 @@ mod tests {
         }
     }
 
+    /// `bodies` written as one multipart body and read back in chunks of `chunk` bytes.
+    fn assert_round_trip(bodies: &[Vec<u8>], chunk: usize) -> Result<(), TestCaseError> {
+        let writer = MultipartWriter::new();
+        let parts: Vec<Part> = bodies
+            .iter()
+            .map(|b| Part::new("application/dicom", b.clone()))
+            .collect();
+        let body = writer.encode_to_vec(&parts);
+        let read = read_chunked(&body, writer.boundary(), chunk).unwrap();
+        prop_assert_eq!(read, parts);
+        Ok(())
+    }
+
     proptest! {
         #[test]
         fn round_trip_long_parts_any_chunking(
             bodies in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..3000), 0..5),
             chunk in 1usize..2000,
         ) {
-            let writer = MultipartWriter::new();
-            let parts: Vec<Part> = bodies
-                .iter()
-                .map(|b| Part::new("application/dicom", b.clone()))
-                .collect();
-            let body = writer.encode_to_vec(&parts);
-            let read = read_chunked(&body, writer.boundary(), chunk).unwrap();
-            prop_assert_eq!(read, parts);
+            assert_round_trip(&bodies, chunk)?;
         }
 
         #[test]
@@ -856,14 +862,7 @@ mod tests {
             bodies in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..300), 0..6),
             chunk in 1usize..64,
         ) {
-            let writer = MultipartWriter::new();
-            let parts: Vec<Part> = bodies
-                .iter()
-                .map(|b| Part::new("application/dicom", b.clone()))
-                .collect();
-            let body = writer.encode_to_vec(&parts);
-            let read = read_chunked(&body, writer.boundary(), chunk).unwrap();
-            prop_assert_eq!(read, parts);
+            assert_round_trip(&bodies, chunk)?;
         }
 
         #[test]
