@@ -436,14 +436,7 @@ fn broken_files_fail_without_stopping_the_run() {
 /// what the in-memory path gives.
 #[test]
 fn big_files_copied_file_to_file_match_the_in_memory_result() {
-    let corpus = Corpus::new(
-        CorpusSpec::new("pseudo-big")
-            .patients(1)
-            .studies_per_patient(1)
-            .series_per_study(1)
-            .instances_per_series(2)
-            .image_size(512, 512),
-    );
+    let corpus = two_big_instances("pseudo-big");
     let input = tempfile::tempdir().unwrap();
     let written = corpus.write_to(input.path()).unwrap();
     assert!(fs::metadata(&written.files[0]).unwrap().len() > 512 * 1024);
@@ -468,14 +461,7 @@ fn big_files_copied_file_to_file_match_the_in_memory_result() {
 #[test]
 fn heads_longer_than_the_first_read_are_read_on() {
     use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
-    let corpus = Corpus::new(
-        CorpusSpec::new("pseudo-long-head")
-            .patients(1)
-            .studies_per_patient(1)
-            .series_per_study(1)
-            .instances_per_series(2)
-            .image_size(512, 512),
-    );
+    let corpus = two_big_instances("pseudo-long-head");
     let input = tempfile::tempdir().unwrap();
     // A private block before Pixel Data: 20 kB (read up to 64 KiB) and 100 kB (256 KiB).
     let mut originals = Vec::new();
@@ -495,6 +481,18 @@ fn heads_longer_than_the_first_read_are_read_on() {
     }
     let output = tempfile::tempdir().unwrap();
     assert_tree_matches_in_memory(input.path(), output.path(), &originals, "long head");
+}
+
+/// One series of two 512×512 instances (over 512 KiB each).
+fn two_big_instances(seed: &str) -> Corpus {
+    Corpus::new(
+        CorpusSpec::new(seed)
+            .patients(1)
+            .studies_per_patient(1)
+            .series_per_study(1)
+            .instances_per_series(2)
+            .image_size(512, 512),
+    )
 }
 
 /// Pseudonymizes the tree `input` into `output` (mirror layout, one thread) and checks that
