@@ -59,10 +59,7 @@ impl Part {
 
     /// The value of a header, by case-insensitive name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        find_header(&self.headers, name)
     }
 
     /// The part's `Content-Type`, if it has one.
@@ -81,6 +78,14 @@ impl Part {
     }
 }
 
+/// The value of the header `name` (case-insensitive) among `headers`.
+fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
 /// A part whose body is still in the pieces it arrived in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SegmentedPart {
@@ -91,10 +96,7 @@ pub struct SegmentedPart {
 impl SegmentedPart {
     /// The value of a header, by case-insensitive name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        find_header(&self.headers, name)
     }
 
     /// The part's `Content-Type`, if it has one.
