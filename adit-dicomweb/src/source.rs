@@ -231,7 +231,8 @@ fn total(mut counts: impl Iterator<Item = Option<u64>>) -> Option<u64> {
     counts.try_fold(0u64, |sum, count| Some(sum.saturating_add(count?)))
 }
 
-/// The instance-level QIDO-RS queries that list `selection`, one per selected series.
+/// The instance-level QIDO-RS queries that list `selection`, one per selected series. A
+/// single instance is never listed: [`DicomWebSource::check`] knows it already.
 fn instance_queries(selection: &Selection) -> adit_core::Result<Vec<Query>> {
     let study = selection.study_uid();
     let series: Vec<Option<&str>> = match selection {
@@ -250,12 +251,6 @@ fn instance_queries(selection: &Selection) -> adit_core::Result<Vec<Query>> {
                 .return_key("SOPInstanceUID");
             if let Some(series) = series {
                 query = query.key("SeriesInstanceUID", series);
-            }
-            if let Selection::Instance {
-                sop_instance_uid, ..
-            } = selection
-            {
-                query = query.key("SOPInstanceUID", sop_instance_uid);
             }
             query.build()
         })

@@ -9,7 +9,7 @@
 //! given) of the node's free slots to others. A node limited to one association, a study with
 //! one series, or a failed series listing gets the single study-level C-GET as before.
 
-use adit_core::model::{QueryLevel, QueryModel};
+use adit_core::model::{QueryLevel, QueryModel, QueryResult};
 use adit_core::source::{Expected, RetrieveStream, Retrieved, Selection};
 use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_dictionary_std::tags;
@@ -122,11 +122,7 @@ async fn list_series(
     let mut results = scu::find(peer, options, model, &identifier, None).await?;
     let mut series = Vec::new();
     while let Some(result) = results.next().await {
-        let uid = result?
-            .get(tags::SERIES_INSTANCE_UID)
-            .and_then(|e| e.to_str().ok())
-            .map(|s| s.trim_end_matches(['\0', ' ']).to_owned())
-            .filter(|s| !s.is_empty());
+        let uid = QueryResult::new(result?).series_instance_uid();
         // A peer may answer a series twice (or without UID); each is retrieved once.
         if let Some(uid) = uid
             && !series.contains(&uid)
@@ -169,7 +165,7 @@ fn merge(
 /// Turns C-GET events into `Retrieved` items, tracking the expected total over several C-GETs
 /// (one per series, possibly on several associations at once).
 #[derive(Debug)]
-pub(crate) struct Progress {
+struct Progress {
     total: u64,
     /// Per association: whether its current C-GET was counted into `total`.
     counted_this_get: Vec<bool>,
@@ -182,7 +178,7 @@ pub(crate) struct Progress {
 }
 
 impl Progress {
-    pub(crate) fn new(associations: usize, split: bool) -> Self {
+    fn new(associations: usize, split: bool) -> Self {
         Self {
             total: 0,
             counted_this_get: vec![false; associations],
@@ -193,7 +189,7 @@ impl Progress {
         }
     }
 
-    pub(crate) fn map(
+    fn map(
         &mut self,
         worker: usize,
         event: crate::Result<GetEvent>,
@@ -279,7 +275,7 @@ impl Progress {
 
     /// What comes after the last event: for a split study, the missing instances, or an
     /// error when every series failed. `None` ends the stream.
-    pub(crate) fn finish(&mut self, peer: &str) -> Option<Vec<adit_core::Result<Retrieved>>> {
+    fn finish(&mut self, peer: &str) -> Option<Vec<adit_core::Result<Retrieved>>> {
         if let Some(summary) = self.failure.take()
             && self.completed == 0
         {

@@ -47,13 +47,12 @@ pub(crate) fn split_part10<'py>(
     let layouts: Vec<Option<Layout>> =
         py.detach(|| parts.iter().map(|p| split::<[u8]>(p)).collect());
     let mut builder = Builder::new(py, base_tag, raw_element, tail, none_as_empty_text)?;
-    let mut shared = Vec::new();
     parts
         .iter()
         .zip(layouts)
         .map(|(part, layout)| {
             layout
-                .map(|layout| builder.file(&**part, &layout, &mut shared))
+                .map(|layout| builder.file(&**part, &layout, None))
                 .transpose()
         })
         .collect()
@@ -78,18 +77,8 @@ pub(crate) fn split_pieces<'py>(
             .collect::<Vec<_>>(),
     );
     let layout = split(&segments);
-    let item = Received { segments, layout };
-    let mut items = split_received(
-        py,
-        vec![item],
-        base_tag,
-        raw_element,
-        tail,
-        none_as_empty_text,
-    )?;
-    items
-        .pop()
-        .ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("no item split"))
+    let mut builder = Builder::new(py, base_tag, raw_element, tail, none_as_empty_text)?;
+    builder.item(Received { segments, layout })
 }
 
 /// One split item: `(PartBuffer, split)`, or `(bytes, None)` where pydicom reads the file.
@@ -106,18 +95,7 @@ pub(crate) fn split_received<'py>(
     none_as_empty_text: bool,
 ) -> PyResult<Vec<SplitItem<'py>>> {
     let mut builder = Builder::new(py, base_tag, raw_element, tail, none_as_empty_text)?;
-    items
-        .into_iter()
-        .map(|item| match &item.layout {
-            Some(layout) => {
-                let mut shared = Vec::new();
-                let split = builder.file(&item.segments, layout, &mut shared)?;
-                let buffer = Bound::new(py, PartBuffer::new(&item.segments, shared))?;
-                Ok((buffer.into_any(), Some(split)))
-            }
-            None => Ok((item.segments.to_py(py)?.into_any(), None)),
-        })
-        .collect()
+    items.into_iter().map(|item| builder.item(item)).collect()
 }
 
 /// Turns layouts into Python objects, sharing the tag and VR objects between elements.
@@ -153,17 +131,29 @@ impl<'a, 'py> Builder<'a, 'py> {
         })
     }
 
-    /// The split of one file; its values of at least [`SHARED_VALUE`] bytes are added to
-    /// `shared` (in file order) as well.
+    /// One received item: `(PartBuffer, split)`, or `(bytes, None)` without a layout.
+    fn item(&mut self, item: Received) -> PyResult<SplitItem<'py>> {
+        let py = self.py;
+        let Some(layout) = &item.layout else {
+            return Ok((item.segments.to_py(py)?.into_any(), None));
+        };
+        let mut shared = Vec::new();
+        let split = self.file(&item.segments, layout, Some(&mut shared))?;
+        let buffer = Bound::new(py, PartBuffer::new(&item.segments, shared))?;
+        Ok((buffer.into_any(), Some(split)))
+    }
+
+    /// The split of one file; with `shared`, its values of at least [`SHARED_VALUE`] bytes
+    /// are added there (in file order) as well.
     fn file<D: Data + ?Sized>(
         &mut self,
         data: &D,
         layout: &Layout,
-        shared: &mut Vec<(Range<usize>, Bound<'py, PyBytes>)>,
+        mut shared: Option<&mut Vec<(Range<usize>, Bound<'py, PyBytes>)>>,
     ) -> PyResult<Bound<'py, PyTuple>> {
         let py = self.py;
         let preamble = new_bytes(py, data, 0..PREAMBLE)?;
-        let meta = self.dict(data, &layout.meta, false, true, shared)?;
+        let meta = self.dict(data, &layout.meta, false, true, shared.as_deref_mut())?;
         let elements = self.dict(
             data,
             &layout.elements,
@@ -189,7 +179,7 @@ impl<'a, 'py> Builder<'a, 'py> {
         elements: &[Element],
         implicit: bool,
         little: bool,
-        shared: &mut Vec<(Range<usize>, Bound<'py, PyBytes>)>,
+        mut shared: Option<&mut Vec<(Range<usize>, Bound<'py, PyBytes>)>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let py = self.py;
         let dict = PyDict::new(py);
@@ -205,7 +195,9 @@ impl<'a, 'py> Builder<'a, 'py> {
                 self.empty_value(element.vr)
             } else {
                 let value = new_bytes(py, data, element.value.clone())?;
-                if element.value.len() >= SHARED_VALUE {
+                if let Some(shared) = shared.as_deref_mut()
+                    && element.value.len() >= SHARED_VALUE
+                {
                     shared.push((element.value.clone(), value.clone()));
                 }
                 value.into_any()

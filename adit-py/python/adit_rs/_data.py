@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from io import BytesIO
 from typing import Any
 
@@ -50,11 +51,7 @@ def to_datasets(parts: Sequence[bytes]) -> list[Dataset]:
     """
     if not _fast_path():
         return [pydicom.dcmread(BytesIO(part)) for part in parts]
-    # Hundreds of thousands of new tuples, none of them garbage: without a pause, the cyclic
-    # collector would scan the growing heap over and over (half the time of a large batch).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with _collector_paused():
         splits = split_part10(
             parts, BaseTag, RawDataElement, _RAW_TAIL, config.use_none_as_empty_text_VR_value
         )
@@ -64,9 +61,6 @@ def to_datasets(parts: Sequence[bytes]) -> list[Dataset]:
             else pydicom.dcmread(BytesIO(part))
             for part, split in zip(parts, splits, strict=True)
         ]
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def stream_datasets(parts: PartStream) -> Iterator[list[Dataset]]:
@@ -83,10 +77,7 @@ def stream_datasets(parts: PartStream) -> Iterator[list[Dataset]]:
             yield [pydicom.dcmread(BytesIO(part)) for part in batch]
         return
     while True:
-        # As in to_datasets: no cyclic collection while the new objects pile up.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        with _collector_paused():
             batch = parts.next_split_batch(
                 BaseTag, RawDataElement, _RAW_TAIL, config.use_none_as_empty_text_VR_value
             )
@@ -96,12 +87,23 @@ def stream_datasets(parts: PartStream) -> Iterator[list[Dataset]]:
                 else pydicom.dcmread(BytesIO(buffer))
                 for buffer, split in batch
             ]
-        finally:
-            if collecting:
-                gc.enable()
         if not datasets:
             return
         yield datasets
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pauses the cyclic garbage collector. Building Datasets makes hundreds of thousands of
+    new tuples, none of them garbage: without a pause, the collector would scan the growing
+    heap over and over (half the time of a large batch)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _fast_path() -> bool:
